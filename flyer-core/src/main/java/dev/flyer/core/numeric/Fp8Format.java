@@ -154,25 +154,21 @@ public enum Fp8Format {
             for (; i < bound; i += FLOATS.length()) {
                 IntVector bits = FloatVector.fromMemorySegment(FLOATS, src, srcOffsetBytes + i * 4, ORDER)
                         .reinterpretAsInts();
-                encodeLanes(bits, overflowTo).castShape(BYTES, 0).reinterpretAsBytes()
-                        .intoMemorySegment(dst, dstOffsetBytes + i, ORDER);
+                IntVector sign = bits.lanewise(VectorOperators.LSHR, 24).and(0x80);
+                IntVector abs = bits.and(0x7FFF_FFFF);
+                IntVector lsb = abs.lanewise(VectorOperators.LSHR, shift).and(1);
+                IntVector normal = abs.add(halfMinusOne).add(lsb).lanewise(VectorOperators.LSHR, shift).sub(rebias);
+                IntVector subnormal = abs.reinterpretAsFloats().add(subnormalMagic).reinterpretAsInts()
+                        .sub(subnormalMagicBits);
+                IntVector code = normal.blend(subnormal, abs.compare(VectorOperators.LT, minNormalBits));
+                code = code.blend(overflowTo, code.compare(VectorOperators.GT, maxCode));
+                code = code.blend(NAN_CODE, abs.compare(VectorOperators.GT, 0x7F80_0000)).or(sign);
+                code.castShape(BYTES, 0).reinterpretAsBytes().intoMemorySegment(dst, dstOffsetBytes + i, ORDER);
             }
         }
         for (; i < count; i++) {
             dst.set(ValueLayout.JAVA_BYTE, dstOffsetBytes + i, encode(src.get(F32, srcOffsetBytes + i * 4), overflow));
         }
-    }
-
-    private IntVector encodeLanes(IntVector bits, int overflowTo) {
-        IntVector sign = bits.lanewise(VectorOperators.LSHR, 24).and(0x80);
-        IntVector abs = bits.and(0x7FFF_FFFF);
-        IntVector lsb = abs.lanewise(VectorOperators.LSHR, shift).and(1);
-        IntVector normal = abs.add(halfMinusOne).add(lsb).lanewise(VectorOperators.LSHR, shift).sub(rebias);
-        IntVector subnormal = abs.reinterpretAsFloats().add(subnormalMagic).reinterpretAsInts().sub(subnormalMagicBits);
-        IntVector code = normal.blend(subnormal, abs.compare(VectorOperators.LT, minNormalBits));
-        code = code.blend(overflowTo, code.compare(VectorOperators.GT, maxCode));
-        code = code.blend(NAN_CODE, abs.compare(VectorOperators.GT, 0x7F80_0000));
-        return code.or(sign);
     }
 
     /** Bulk decode of {@code count} codes to little-endian float32; equals {@link #decode(byte)}. */

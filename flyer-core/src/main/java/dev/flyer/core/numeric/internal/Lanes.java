@@ -36,7 +36,7 @@ public final class Lanes {
             return null;
         }
         VectorSpecies<Byte> species = VectorSpecies.of(byte.class, VectorShape.forBitSize(bits));
-        return species.length() == LANES ? species : null;
+        return species.length() == FLOATS.length() ? species : null;
     }
 
     /** Forces class initialisation of the vector classes (used by benchmarks' warm-up). */

@@ -1,0 +1,48 @@
+package dev.flyer.bench;
+
+import dev.flyer.core.exec.ComputePool;
+
+/**
+ * A small timing harness for throughput figures that need a peer measured in the same run.
+ *
+ * <p>Implementation notes: runs the action until {@code warmupNs} has passed (so the JIT has
+ * compiled it), then takes {@code samples} timed runs and reports the best, the usual choice for
+ * bandwidth and peak figures (STREAM reports the best of 10) on a shared, noisy machine. JMH
+ * benchmarks in {@code dev.flyer.bench.jmh} give distributions where those matter.
+ */
+public final class Measure {
+    /** Work over elements {@code [from, from + count)}. */
+    @FunctionalInterface
+    public interface Chunk {
+        void run(long from, long count);
+    }
+
+    private Measure() {}
+
+    /**
+     * Best seconds for {@code workers} threads of the shared pool to each run their share of
+     * {@code [0, n)} once (shares are multiples of 64 elements, the last takes the rest).
+     */
+    public static double bestSecondsSplit(int workers, long n, Chunk chunk, long warmupNs, int samples) {
+        long per = n / workers / 64 * 64;
+        Runnable once = workers == 1 ? () -> chunk.run(0, n)
+                : () -> ComputePool.shared().parallelFor(workers, (w, ignored) ->
+                        chunk.run(w * per, w == workers - 1 ? n - w * per : per));
+        return bestSeconds(once, warmupNs, samples);
+    }
+
+    /** Best seconds per run of {@code action} over {@code samples} runs after a warm-up. */
+    public static double bestSeconds(Runnable action, long warmupNs, int samples) {
+        long warmEnd = System.nanoTime() + warmupNs;
+        do {
+            action.run();
+        } while (System.nanoTime() < warmEnd);
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < samples; i++) {
+            long t0 = System.nanoTime();
+            action.run();
+            best = Math.min(best, System.nanoTime() - t0);
+        }
+        return best / 1e9;
+    }
+}

@@ -1,0 +1,101 @@
+package dev.flyer.cli.internal;
+
+import dev.flyer.bench.BenchReport;
+import dev.flyer.bench.MachineBench;
+import dev.flyer.bench.NumericsBench;
+import dev.flyer.bench.Progress;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code flyer bench ...}: benchmarks that print each figure beside its peer and the machine's limit. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks: each figure beside its peer (same run) and the machine's limit.",
+        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Jmh.class})
+public final class BenchCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Options every bench shares. */
+    static final class Common {
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as JSON to FILE.")
+        Path json;
+
+        @Option(names = "--quick", description = "Small sizes and short timings (seconds, not minutes).")
+        boolean quick;
+
+        @Option(names = "--no-progress", description = "Do not draw a progress bar.")
+        boolean noProgress;
+
+        Progress progress(String task, int steps) {
+            return noProgress ? Progress.quiet() : Progress.bar(task, steps);
+        }
+
+        void emit(BenchReport report) throws IOException {
+            report.print(System.out);
+            if (json != null) {
+                report.writeJson(json);
+                System.out.println("wrote " + json);
+            }
+        }
+    }
+
+    @Command(name = "machine", mixinStandardHelpOptions = true,
+            description = "This machine's yardsticks: STREAM copy/triad, FP32 FMA peak, OpenBLAS sgemm.")
+    static final class Machine implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        Common common = new Common();
+
+        @Override
+        public Integer call() throws IOException {
+            MachineBench.Options o = common.quick ? MachineBench.Options.quick() : MachineBench.Options.defaults();
+            BenchReport report;
+            try (Progress p = common.progress("bench machine", MachineBench.steps(o))) {
+                report = MachineBench.run(o, p);
+            }
+            common.emit(report);
+            return 0;
+        }
+    }
+
+    @Command(name = "numerics", mixinStandardHelpOptions = true,
+            description = "Bulk BF16/FP8 conversion throughput vs C and memory bandwidth.")
+    static final class Numerics implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        Common common = new Common();
+
+        @Override
+        public Integer call() throws IOException {
+            NumericsBench.Options o = common.quick ? NumericsBench.Options.quick() : NumericsBench.Options.defaults();
+            BenchReport report;
+            try (Progress p = common.progress("bench numerics", NumericsBench.steps())) {
+                report = NumericsBench.run(o, p);
+            }
+            common.emit(report);
+            return 0;
+        }
+    }
+
+    @Command(name = "jmh", mixinStandardHelpOptions = true,
+            description = "Runs the JMH micro-benchmarks (arguments go to JMH, e.g. ConversionJmh -f 1).")
+    static final class Jmh implements Callable<Integer> {
+        @Parameters(arity = "0..*", paramLabel = "JMH-ARGS")
+        List<String> args = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            org.openjdk.jmh.Main.main(args.toArray(String[]::new));
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,184 @@
+package dev.flyer.cli.internal;
+
+import dev.flyer.bench.BenchReport;
+import dev.flyer.bench.NumericsBench;
+import dev.flyer.bench.Progress;
+import dev.flyer.core.exec.ComputePool;
+import dev.flyer.core.numeric.Bf16;
+import dev.flyer.core.numeric.Fp8Format;
+import dev.flyer.core.quant.Fp8Quantizer;
+import dev.flyer.core.quant.QuantizedTensor;
+import dev.flyer.core.safetensors.SafeTensors;
+import dev.flyer.core.safetensors.SafetensorsWriter;
+import dev.flyer.core.tensor.DType;
+import dev.flyer.core.tensor.Tensor;
+import dev.flyer.core.trace.TraceRecorder;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.DoubleAdder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code flyer demo}: a short tour that exercises every module that exists, recording a
+ * Chrome trace of its own steps. Grows with every module.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "A short tour of what Flyer can do today (about 20 seconds).")
+public final class DemoCommand implements Callable<Integer> {
+    private static final int TID = 1;
+
+    @Option(names = "--trace", paramLabel = "FILE", description = "Where to write the demo's Chrome trace "
+            + "(default: a file in the temp folder).")
+    Path tracePath;
+
+    @Option(names = "--fixtures", paramLabel = "DIR", description = "Shared fixtures folder "
+            + "(default: ../shared/fixtures beside the Flyer checkout).")
+    Path fixtures;
+
+    private final PrintStream out = System.out;
+    private final TraceRecorder trace = TraceRecorder.enabled(0);
+
+    @Override
+    public Integer call() throws Exception {
+        trace.processName("flyer demo");
+        trace.threadName(TID, "main");
+        out.println("Flyer demo: a tour of what exists (flyer-core, flyer-bench)");
+        step("1. number formats", this::numberFormats);
+        step("2. fine-grained FP8 quantisation", this::quantisation);
+        step("3. safetensors", this::safetensors);
+        step("4. compute pool", this::computePool);
+        step("5. bulk conversion vs C and memory bandwidth", this::conversionBench);
+        Path file = tracePath != null ? tracePath : Files.createTempFile("flyer-demo-trace", ".json");
+        trace.write(file);
+        out.printf("%n6. trace: wrote %s (%d events); open it in https://ui.perfetto.dev or "
+                + "chrome://tracing%n", file, trace.events().size());
+        return 0;
+    }
+
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    private void step(String title, Step body) throws Exception {
+        out.println();
+        out.println(title);
+        try (var _ = trace.span(title, "demo", TID)) {
+            body.run();
+        }
+    }
+
+    private void numberFormats() {
+        out.printf("   %-12s %-22s %-22s %-22s%n", "value", "BF16", "FP8 E4M3FN (saturating)", "FP8 E5M2");
+        for (float v : new float[] {3.14159265f, -0.1f, 1e-3f, 500f, 70000f, Float.NaN}) {
+            short b = Bf16.encode(v);
+            byte e4 = Fp8Format.E4M3FN.encode(v);
+            byte e5 = Fp8Format.E5M2.encode(v);
+            out.printf("   %-12s %-22s %-22s %-22s%n", v,
+                    String.format("0x%04x = %s", b & 0xFFFF, Bf16.decode(b)),
+                    String.format("0x%02x = %s", e4 & 0xFF, Fp8Format.E4M3FN.decode(e4)),
+                    String.format("0x%02x = %s", e5 & 0xFF, Fp8Format.E5M2.decode(e5)));
+        }
+    }
+
+    private void quantisation() {
+        try (Arena arena = Arena.ofConfined()) {
+            Random random = new Random(1);
+            Tensor x = Tensor.allocate(arena, DType.F32, 4, 384);
+            for (long r = 0; r < 4; r++) {
+                for (long c = 0; c < 384; c++) {
+                    x.setFloat((float) (random.nextGaussian() * Math.exp(random.nextGaussian())), r, c);
+                }
+            }
+            for (boolean pow2 : new boolean[] {false, true}) {
+                QuantizedTensor q = Fp8Quantizer.perTokenGroup(x, Fp8Quantizer.GROUP, pow2, arena);
+                Tensor back = Fp8Quantizer.dequantize(q, arena);
+                double num = 0;
+                double den = 0;
+                float[] a = x.toFloatArray();
+                float[] b = back.toFloatArray();
+                for (int i = 0; i < a.length; i++) {
+                    num += (a[i] - b[i]) * (double) (a[i] - b[i]);
+                    den += a[i] * (double) a[i];
+                }
+                out.printf("   activations %s, 1x128 groups%s: scales %s, relative RMS error %.4f%n",
+                        Arrays.toString(x.shape()), pow2 ? " (UE8M0 power-of-two scales)" : "",
+                        Arrays.toString(q.scales().shape()), Math.sqrt(num / den));
+            }
+            Tensor w = Tensor.allocate(arena, DType.BF16, 144, 256);
+            w.setFloat(0.5f, 0, 0);
+            QuantizedTensor qw = Fp8Quantizer.perBlock(w, Fp8Quantizer.GROUP, false, arena);
+            out.printf("   weights %s, 128x128 blocks: scales %s (edges ceil-divided, like weight_scale_inv)%n",
+                    Arrays.toString(w.shape()), Arrays.toString(qw.scales().shape()));
+        }
+    }
+
+    private void safetensors() throws Exception {
+        Path dir = Files.createTempDirectory("flyer-demo");
+        Path file = dir.resolve("demo.safetensors");
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            tensors.put("w", Tensor.ofFloats(arena, new float[] {1, 2, 3, 4, 5, 6}, 2, 3));
+            tensors.put("w.T", tensors.get("w").transpose(0, 1));
+            SafetensorsWriter.write(file, tensors, Map.of("format", "pt"));
+            try (SafeTensors st = SafeTensors.open(file)) {
+                out.printf("   wrote and memory-mapped %s: %s%n", file.getFileName(), st.get("w.T"));
+            }
+        } finally {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(dir);
+        }
+        Path model = fixturesDir().resolve("tiny-v3");
+        if (Files.isDirectory(model)) {
+            try (SafeTensors st = SafeTensors.open(model)) {
+                long bytes = st.tensors().values().stream().mapToLong(Tensor::byteSize).sum();
+                Tensor embed = st.get("model.embed_tokens.weight");
+                out.printf("   tiny DeepSeek-V3 checkpoint: %d tensors, %,d bytes, zero-copy; embed_tokens %s %s%n",
+                        st.names().size(), bytes, embed.dtype(), Arrays.toString(embed.shape()));
+            }
+        } else {
+            out.println("   (fixtures not found at " + model + "; pass --fixtures DIR to open the tiny DeepSeek-V3)");
+        }
+    }
+
+    private void computePool() {
+        ComputePool pool = ComputePool.shared();
+        int tiles = 64;
+        long perTile = 2_000_000;
+        DoubleAdder sum = new DoubleAdder();
+        long t0 = System.nanoTime();
+        pool.parallelFor(tiles, (tile, worker) -> {
+            long start = trace.now();
+            double s = 0;
+            for (long i = tile * perTile; i < (tile + 1) * perTile; i++) {
+                s += 1.0 / (1 + i);
+            }
+            sum.add(s);
+            trace.complete("tile " + tile, "compute", 10 + worker, start, trace.now());
+        });
+        double ms = (System.nanoTime() - t0) / 1e6;
+        out.printf("   %d threads ran %d tiles (harmonic sum %.6f) in %.1f ms; one trace lane per worker%n",
+                pool.threads(), tiles, sum.sum(), ms);
+    }
+
+    private void conversionBench() {
+        BenchReport report = NumericsBench.run(NumericsBench.Options.quick(), Progress.quiet());
+        report.print(out);
+        out.println("   (full run: ./flyer bench numerics; machine yardsticks: ./flyer bench machine)");
+    }
+
+    private Path fixturesDir() {
+        if (fixtures != null) {
+            return fixtures;
+        }
+        String home = System.getProperty("flyer.home", ".");
+        return Path.of(home).toAbsolutePath().normalize().resolveSibling("shared").resolve("fixtures");
+    }
+}
