@@ -1,0 +1,73 @@
+package dev.flyer.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MainTest {
+    record Result(int status, String out, String err) {}
+
+    static synchronized Result run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int status = Main.run(args);
+            return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void versionAndHelpEverywhere() {
+        Result version = run("--version");
+        assertThat(version.status()).isZero();
+        assertThat(version.out()).startsWith("flyer ").contains("Java 25");
+        for (String[] args : new String[][] {{"--help"}, {"demo", "--help"}, {"bench", "--help"},
+            {"bench", "machine", "--help"}, {"bench", "numerics", "--help"}, {"bench", "jmh", "--help"},
+            {"safetensors", "--help"}}) {
+            Result r = run(args);
+            assertThat(r.status()).as(String.join(" ", args)).isZero();
+            assertThat(r.out()).as(String.join(" ", args)).contains("Usage: flyer");
+        }
+    }
+
+    @Test
+    void usageErrorsExitWith2() {
+        Result r = run("bench", "--no-such-option");
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("Unknown option: '--no-such-option'");
+    }
+
+    @Test
+    void badInputGivesOneLineErrorAndStatus1(@TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("bad.safetensors");
+        Files.write(bad, new byte[] {1, 2, 3});
+        Result r = run("safetensors", bad.toString());
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err().strip()).startsWith("flyer: error: ").contains("too short").doesNotContain("\n");
+        Result missing = run("safetensors", dir.resolve("nope").toString());
+        assertThat(missing.status()).isEqualTo(1);
+        assertThat(missing.err()).contains("flyer: error:");
+    }
+
+    @Test
+    void listsTheTinyDeepSeekFixture() {
+        Path model = Path.of(System.getProperty("flyer.fixtures", "../../shared/fixtures")).resolve("tiny-v3");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(model));
+        Result r = run("safetensors", model.toString());
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).contains("model.embed_tokens.weight").contains("BF16").contains("139 tensors");
+    }
+}
