@@ -18,6 +18,7 @@ import java.util.Locale;
 public final class BenchReport {
     private final String title;
     private final List<BenchRow> rows = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
 
     public BenchReport(String title) {
         this.title = title;
@@ -25,6 +26,15 @@ public final class BenchReport {
 
     public void add(BenchRow row) {
         rows.add(row);
+    }
+
+    /** A line printed under the table (how to read it, what limited it). */
+    public void note(String line) {
+        notes.add(line);
+    }
+
+    public List<String> notes() {
+        return List.copyOf(notes);
     }
 
     public List<BenchRow> rows() {
@@ -59,6 +69,9 @@ public final class BenchReport {
             if (i == 0) {
                 out.println("-".repeat(line.toString().stripTrailing().length()));
             }
+        }
+        for (String note : notes) {
+            out.println("note: " + note);
         }
     }
 

@@ -85,6 +85,11 @@ public final class MachineBench {
         double fmaLimit = max(fma[1], fma[3]);
         report.add(new BenchRow("FP32 FMA peak, 1 thread", "GFLOP/s", fma[0], fma[2], "C -O3 -march=native", fmaLimit));
         report.add(new BenchRow("FP32 FMA peak, all threads", "GFLOP/s", fma[1], fma[3], "C -O3 -march=native", fmaLimit));
+        String coreType = System.getenv("OPENBLAS_CORETYPE");
+        if (blas.isPresent() && coreType != null) {
+            report.note("OPENBLAS_CORETYPE=" + coreType + " pins OpenBLAS to that CPU's kernels; unset it and "
+                    + "OPENBLAS_L2_SIZE for this command alone to measure the kernels it picks itself");
+        }
         blas.ifPresent(ob -> {
             for (int size : o.gemmSizes()) {
                 progress.step("OpenBLAS sgemm n=" + size);

@@ -30,6 +30,7 @@ public final class Main implements Runnable {
     /** Runs {@code flyer args} and returns the exit status (for tests and embedding). */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        BenchCommand.Jmh.configure(cli.getSubcommands().get("bench").getSubcommands().get("jmh"));
         cli.setExecutionExceptionHandler((error, commandLine, parseResult) -> {
             if (error instanceof IllegalArgumentException || error instanceof IOException
                     || error instanceof IllegalStateException) {

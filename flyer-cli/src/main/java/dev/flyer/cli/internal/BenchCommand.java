@@ -88,9 +88,15 @@ public final class BenchCommand implements Runnable {
 
     @Command(name = "jmh", mixinStandardHelpOptions = true,
             description = "Runs the JMH micro-benchmarks (arguments go to JMH, e.g. ConversionJmh -f 1).")
-    static final class Jmh implements Callable<Integer> {
-        @Parameters(arity = "0..*", paramLabel = "JMH-ARGS")
+    public static final class Jmh implements Callable<Integer> {
+        @Parameters(arity = "0..*", paramLabel = "JMH-ARGS", description = "Benchmark regex and JMH options.")
         List<String> args = new ArrayList<>();
+
+        /** JMH's options are not ours: pass them through in order. */
+        public static void configure(picocli.CommandLine jmh) {
+            jmh.setUnmatchedOptionsArePositionalParams(true);
+            jmh.setStopAtPositional(true);
+        }
 
         @Override
         public Integer call() throws Exception {
