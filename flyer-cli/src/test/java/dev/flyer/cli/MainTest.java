@@ -63,6 +63,36 @@ class MainTest {
     }
 
     @Test
+    void eplbPrintsTheOriginalsOutputAndRejectsBadInput(@TempDir Path dir) throws Exception {
+        Path in = dir.resolve("in.json");
+        Files.writeString(in, "{\"weight\": [[90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86], "
+                + "[20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27]], \"num_replicas\": 16, "
+                + "\"num_groups\": 4, \"num_nodes\": 2, \"num_gpus\": 8}");
+        Result r = run("eplb", in.toString());
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).startsWith("{\"phy2log\":[[5,6,5,7,8,4,3,4,10,9,10,2,0,1,11,1],")
+                .contains("\"logcnt\":[[1,2,1,1,2,2,1,1,1,1,2,1],[1,2,1,1,1,2,2,1,2,1,1,1]]}");
+        Files.writeString(dir.resolve("two.json"), "[" + Files.readString(in) + "," + Files.readString(in) + "]");
+        Result two = run("eplb", dir.resolve("two.json").toString());
+        assertThat(two.out()).startsWith("[{\"phy2log\"");
+        Result report = run("eplb", "--report", in.toString());
+        assertThat(report.out()).contains("max/mean before").contains("hierarchical policy");
+
+        Files.writeString(dir.resolve("bad.json"), "{\"weight\": [[1, 2]");
+        Result bad = run("eplb", dir.resolve("bad.json").toString());
+        assertThat(bad.status()).isEqualTo(1);
+        assertThat(bad.err()).startsWith("flyer: error: input is not valid JSON");
+        Files.writeString(dir.resolve("params.json"), "{\"weight\": [[1, 2]], \"num_replicas\": 3, "
+                + "\"num_groups\": 1, \"num_nodes\": 1, \"num_gpus\": 2}");
+        Result params = run("eplb", dir.resolve("params.json").toString());
+        assertThat(params.status()).isEqualTo(1);
+        assertThat(params.err().strip()).isEqualTo("flyer: error: num_replicas (3) must be a multiple of num_gpus (2)");
+        Files.writeString(dir.resolve("field.json"), "{\"weight\": [[1, \"x\"]], \"num_replicas\": 2, "
+                + "\"num_groups\": 1, \"num_nodes\": 1, \"num_gpus\": 2}");
+        assertThat(run("eplb", dir.resolve("field.json").toString()).err()).contains("weight[0][1] = \"x\" is not a number");
+    }
+
+    @Test
     void listsTheTinyDeepSeekFixture() {
         Path model = Path.of(System.getProperty("flyer.fixtures", "../../shared/fixtures")).resolve("tiny-v3");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(model));

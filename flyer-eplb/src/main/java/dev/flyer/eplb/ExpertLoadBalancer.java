@@ -1,5 +1,6 @@
 package dev.flyer.eplb;
 
+import dev.flyer.core.exec.ComputePool;
 import dev.flyer.eplb.internal.BalancedPacking;
 import dev.flyer.eplb.internal.ExpertReplication;
 import java.util.Arrays;
@@ -15,8 +16,8 @@ import java.util.Arrays;
  * and one node). The original's asserts are {@link IllegalArgumentException}s naming the values.
  * Weights are converted to float32 first, as the original does.
  *
- * <p>Implementation notes: layers are independent; each runs the three steps with int and float
- * arrays ({@code inverse} of a permutation is a scatter). Tie-breaking and float32 accumulation
+ * <p>Implementation notes: layers are independent and run in parallel on the compute pool; each
+ * runs the three steps with int and float arrays ({@code inverse} of a permutation is a scatter). Tie-breaking and float32 accumulation
  * are documented in {@link BalancedPacking} and {@link ExpertReplication}. Beyond the original:
  * {@link Options#avoidColocation()} packs replicas of one expert onto different GPUs of a node
  * where the default packing's maximum GPU load allows it (off by default).
@@ -53,10 +54,8 @@ public final class ExpertLoadBalancer {
         int[][] phy2log = new int[layers][numReplicas];
         int[][] phyRank = new int[layers][numReplicas];
         int[][] logcnt = new int[layers][numLogical];
-        for (int l = 0; l < layers; l++) {
-            Hierarchical.layer(w[l], numReplicas, groups, nodes, numGpus, options.avoidColocation(),
-                    phy2log[l], phyRank[l], logcnt[l]);
-        }
+        ComputePool.shared().parallelFor(layers, (l, worker) -> Hierarchical.layer(w[l], numReplicas, groups, nodes,
+                numGpus, options.avoidColocation(), phy2log[l], phyRank[l], logcnt[l]));
         return new Placement(phy2log, phyRank, log2phy(phy2log, phyRank, logcnt), logcnt);
     }
 

@@ -16,7 +16,8 @@ import picocli.CommandLine.Parameters;
 /** {@code flyer bench ...}: benchmarks that print each figure beside its peer and the machine's limit. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: each figure beside its peer (same run) and the machine's limit.",
-        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Jmh.class})
+        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class,
+            BenchCommand.Jmh.class})
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -80,6 +81,24 @@ public final class BenchCommand implements Runnable {
             BenchReport report;
             try (Progress p = common.progress("bench numerics", NumericsBench.steps())) {
                 report = NumericsBench.run(o, p);
+            }
+            common.emit(report);
+            return 0;
+        }
+    }
+
+    @Command(name = "eplb", mixinStandardHelpOptions = true,
+            description = "Milliseconds to rebalance DeepSeek-V3-sized expert loads.")
+    static final class Eplb implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        Common common = new Common();
+
+        @Override
+        public Integer call() throws IOException {
+            BenchReport report;
+            try (Progress p = common.progress("bench eplb", dev.flyer.bench.EplbBench.steps())) {
+                report = common.quick ? dev.flyer.bench.EplbBench.run(50_000_000L, 2, p)
+                        : dev.flyer.bench.EplbBench.run(1_000_000_000L, 10, p);
             }
             common.emit(report);
             return 0;
