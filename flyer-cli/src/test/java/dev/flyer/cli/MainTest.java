@@ -93,6 +93,33 @@ class MainTest {
     }
 
     @Test
+    void profileAnalyzePrintsTableJsonAndSvg(@TempDir Path dir) throws Exception {
+        Path train = Path.of(System.getProperty("flyer.fixtures", "../../shared/fixtures")).resolve("profile/train.json");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(train));
+        Result table = run("profile", "analyze", train.toString());
+        assertThat(table.status()).isZero();
+        assertThat(table.out()).contains("overlapped").contains("109.263 ms").contains("attn(B)").contains("stream 27");
+        Path svg = dir.resolve("t.svg");
+        Result json = run("profile", "analyze", train.toString(), "--json", "--svg", svg.toString());
+        assertThat(json.status()).isZero();
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());
+        for (String field : new String[] {"window_ms", "compute_ms", "comm_ms", "overlap_ms", "exposed_comm_ms",
+            "idle_ms", "overlap_ratio", "annotations", "lanes"}) {
+            assertThat(node.has(field)).as(field).isTrue();
+        }
+        assertThat(Files.readString(svg)).startsWith("<svg");
+        Result custom = run("profile", "analyze", train.toString(), "--json", "--comm-pattern", "nothing-matches");
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(custom.out()).get("comm_ms").asDouble()).isZero();
+        Files.writeString(dir.resolve("bad.json"), "{\"traceEvents\": [");
+        Result bad = run("profile", "analyze", dir.resolve("bad.json").toString());
+        assertThat(bad.status()).isEqualTo(1);
+        assertThat(bad.err()).startsWith("flyer: error: ").contains("not valid JSON");
+        Result regex = run("profile", "analyze", train.toString(), "--comm-pattern", "(");
+        assertThat(regex.status()).isEqualTo(1);
+        assertThat(regex.err()).contains("--comm-pattern is not a valid regular expression");
+    }
+
+    @Test
     void listsTheTinyDeepSeekFixture() {
         Path model = Path.of(System.getProperty("flyer.fixtures", "../../shared/fixtures")).resolve("tiny-v3");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(model));

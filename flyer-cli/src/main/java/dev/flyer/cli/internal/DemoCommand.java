@@ -13,6 +13,12 @@ import dev.flyer.core.safetensors.SafetensorsWriter;
 import dev.flyer.core.tensor.DType;
 import dev.flyer.core.tensor.Tensor;
 import dev.flyer.core.trace.TraceRecorder;
+import dev.flyer.eplb.ExpertLoadBalancer;
+import dev.flyer.eplb.LoadReport;
+import dev.flyer.eplb.Placement;
+import dev.flyer.profile.OverlapAnalysis;
+import dev.flyer.profile.OverlapReport;
+import dev.flyer.profile.TraceReader;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -50,16 +56,18 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         trace.processName("flyer demo");
         trace.threadName(TID, "main");
-        out.println("Flyer demo: a tour of what exists (flyer-core, flyer-bench)");
+        out.println("Flyer demo: a tour of what exists (flyer-core, flyer-eplb, flyer-profile, flyer-bench)");
         step("1. number formats", this::numberFormats);
         step("2. fine-grained FP8 quantisation", this::quantisation);
         step("3. safetensors", this::safetensors);
         step("4. compute pool", this::computePool);
         step("5. bulk conversion vs C and memory bandwidth", this::conversionBench);
+        step("6. expert-parallel load balancer (EPLB README example)", this::eplb);
+        step("7. overlap analysis of DeepSeek's training trace", this::profile);
         Path file = tracePath != null ? tracePath : Files.createTempFile("flyer-demo-trace", ".json");
         trace.write(file);
-        out.printf("%n6. trace: wrote %s (%d events); open it in https://ui.perfetto.dev or "
-                + "chrome://tracing%n", file, trace.events().size());
+        out.printf("%n8. trace of this tour: wrote %s (%d events); open it in https://ui.perfetto.dev, or run%n"
+                + "   ./flyer profile analyze %s --svg tour.svg%n", file, trace.events().size(), file);
         return 0;
     }
 
@@ -70,7 +78,7 @@ public final class DemoCommand implements Callable<Integer> {
     private void step(String title, Step body) throws Exception {
         out.println();
         out.println(title);
-        try (var _ = trace.span(title, "demo", TID)) {
+        try (var _ = trace.span(title, "annotation", TID)) {
             body.run();
         }
     }
@@ -153,6 +161,9 @@ public final class DemoCommand implements Callable<Integer> {
         int tiles = 64;
         long perTile = 2_000_000;
         DoubleAdder sum = new DoubleAdder();
+        for (int w = 0; w < pool.threads(); w++) {
+            trace.threadName(10 + w, "compute worker " + w);
+        }
         long t0 = System.nanoTime();
         pool.parallelFor(tiles, (tile, worker) -> {
             long start = trace.now();
@@ -166,6 +177,44 @@ public final class DemoCommand implements Callable<Integer> {
         double ms = (System.nanoTime() - t0) / 1e6;
         out.printf("   %d threads ran %d tiles (harmonic sum %.6f) in %.1f ms; one trace lane per worker%n",
                 pool.threads(), tiles, sum.sum(), ms);
+    }
+
+    private void eplb() {
+        double[][] weight = {
+            {90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86},
+            {20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27}};
+        Placement placement = ExpertLoadBalancer.rebalance(weight, 16, 4, 2, 8);
+        out.println("   12 experts in 4 groups -> 16 replicas on 2 nodes x 4 GPUs; phy2log of layer 0: "
+                + Arrays.toString(placement.phy2log()[0]));
+        LoadReport.of(weight, placement, 8).print(indented());
+    }
+
+    private void profile() throws Exception {
+        Path train = fixturesDir().resolve("profile").resolve("train.json");
+        if (!Files.exists(train)) {
+            out.println("   (fixtures not found at " + train + "; pass --fixtures DIR)");
+            return;
+        }
+        OverlapReport report = OverlapAnalysis.analyze(TraceReader.read(train), OverlapAnalysis.Options.defaults());
+        out.printf("   DualPipe forward+backward chunk pair, EP64: window %.1f ms, communication %.1f ms, "
+                + "%.1f%% of it hidden under compute, %.1f ms exposed%n", report.windowMs(), report.commMs(),
+                100 * report.overlapRatio(), report.exposedCommMs());
+        out.println("   (full table and timeline: ./flyer profile analyze " + train + " --svg train.svg)");
+    }
+
+    private PrintStream indented() {
+        return new PrintStream(new java.io.OutputStream() {
+            private boolean lineStart = true;
+
+            @Override
+            public void write(int b) {
+                if (lineStart) {
+                    out.print("   ");
+                }
+                out.write(b);
+                lineStart = b == '\n';
+            }
+        }, true, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private void conversionBench() {
