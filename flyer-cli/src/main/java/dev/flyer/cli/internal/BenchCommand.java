@@ -1,6 +1,7 @@
 package dev.flyer.cli.internal;
 
 import dev.flyer.bench.BenchReport;
+import dev.flyer.bench.EplbBench;
 import dev.flyer.bench.MachineBench;
 import dev.flyer.bench.NumericsBench;
 import dev.flyer.bench.Progress;
@@ -38,16 +39,18 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--no-progress", description = "Do not draw a progress bar.")
         boolean noProgress;
 
-        Progress progress(String task, int steps) {
-            return noProgress ? Progress.quiet() : Progress.bar(task, steps);
-        }
-
-        void emit(BenchReport report) throws IOException {
+        /** Runs {@code bench} under a progress bar of {@code steps}, then prints and saves its rows. */
+        Integer run(String task, int steps, java.util.function.Function<Progress, BenchReport> bench) throws IOException {
+            BenchReport report;
+            try (Progress p = noProgress ? Progress.quiet() : Progress.bar(task, steps)) {
+                report = bench.apply(p);
+            }
             report.print(System.out);
             if (json != null) {
                 report.writeJson(json);
                 System.out.println("wrote " + json);
             }
+            return 0;
         }
     }
 
@@ -60,12 +63,7 @@ public final class BenchCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             MachineBench.Options o = common.quick ? MachineBench.Options.quick() : MachineBench.Options.defaults();
-            BenchReport report;
-            try (Progress p = common.progress("bench machine", MachineBench.steps(o))) {
-                report = MachineBench.run(o, p);
-            }
-            common.emit(report);
-            return 0;
+            return common.run("bench machine", MachineBench.steps(o), p -> MachineBench.run(o, p));
         }
     }
 
@@ -78,12 +76,7 @@ public final class BenchCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             NumericsBench.Options o = common.quick ? NumericsBench.Options.quick() : NumericsBench.Options.defaults();
-            BenchReport report;
-            try (Progress p = common.progress("bench numerics", NumericsBench.steps())) {
-                report = NumericsBench.run(o, p);
-            }
-            common.emit(report);
-            return 0;
+            return common.run("bench numerics", NumericsBench.steps(), p -> NumericsBench.run(o, p));
         }
     }
 
@@ -95,13 +88,8 @@ public final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            BenchReport report;
-            try (Progress p = common.progress("bench eplb", dev.flyer.bench.EplbBench.steps())) {
-                report = common.quick ? dev.flyer.bench.EplbBench.run(50_000_000L, 2, p)
-                        : dev.flyer.bench.EplbBench.run(1_000_000_000L, 10, p);
-            }
-            common.emit(report);
-            return 0;
+            return common.run("bench eplb", EplbBench.steps(), p -> common.quick ? EplbBench.run(50_000_000L, 2, p)
+                    : EplbBench.run(1_000_000_000L, 10, p));
         }
     }
 
