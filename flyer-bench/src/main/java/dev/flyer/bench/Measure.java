@@ -6,7 +6,7 @@ import dev.flyer.core.exec.ComputePool;
  * A small timing harness for throughput figures that need a peer measured in the same run.
  *
  * <p>Implementation notes: runs the action until {@code warmupNs} has passed (so the JIT has
- * compiled it), then takes {@code samples} timed runs and reports the best, the usual choice for
+ * compiled it; split kernels first run many times on a small slice, see {@link #SMALL_WARMUP_CALLS}), then takes {@code samples} timed runs and reports the best, the usual choice for
  * bandwidth and peak figures (STREAM reports the best of 10) on a shared, noisy machine. JMH
  * benchmarks in {@code dev.flyer.bench.jmh} give distributions where those matter.
  */
@@ -17,6 +17,14 @@ public final class Measure {
         void run(long from, long count);
     }
 
+    /**
+     * Calls on a small slice before timing: many short calls get a kernel compiled by C2 through
+     * the ordinary invocation counters, where a few long calls would leave it in on-stack-replaced
+     * or C1 code (Vector API code runs orders of magnitude slower there).
+     */
+    private static final int SMALL_WARMUP_CALLS = 3000;
+    private static final long SMALL_WARMUP_ELEMENTS = 256;
+
     private Measure() {}
 
     /**
@@ -24,6 +32,9 @@ public final class Measure {
      * {@code [0, n)} once (shares are multiples of 64 elements, the last takes the rest).
      */
     public static double bestSecondsSplit(int workers, long n, Chunk chunk, long warmupNs, int samples) {
+        for (int i = 0; i < SMALL_WARMUP_CALLS; i++) {
+            chunk.run(0, Math.min(n, SMALL_WARMUP_ELEMENTS));
+        }
         long per = n / workers / 64 * 64;
         Runnable once = workers == 1 ? () -> chunk.run(0, n)
                 : () -> ComputePool.shared().parallelFor(workers, (w, ignored) ->
