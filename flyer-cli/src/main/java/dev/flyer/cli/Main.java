@@ -2,6 +2,7 @@ package dev.flyer.cli;
 
 import dev.flyer.cli.internal.BenchCommand;
 import dev.flyer.cli.internal.DemoCommand;
+import dev.flyer.cli.internal.DualPipeCommand;
 import dev.flyer.cli.internal.EplbCommand;
 import dev.flyer.cli.internal.ProfileCommand;
 import dev.flyer.cli.internal.SafetensorsCommand;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "flyer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "DeepSeek's open infrastructure stack on the JVM.",
-        subcommands = {DemoCommand.class, EplbCommand.class, ProfileCommand.class, BenchCommand.class, SafetensorsCommand.class,
+        subcommands = {DemoCommand.class, DualPipeCommand.class, EplbCommand.class, ProfileCommand.class, BenchCommand.class, SafetensorsCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

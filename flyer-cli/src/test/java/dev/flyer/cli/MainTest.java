@@ -120,6 +120,28 @@ class MainTest {
     }
 
     @Test
+    void dualpipeScheduleTextJsonSvgAndErrors(@TempDir Path dir) throws Exception {
+        Result text = run("dualpipe", "schedule", "--method", "dualpipe", "--ranks", "4", "--chunks", "8");
+        assertThat(text.status()).isZero();
+        assertThat(text.out()).contains("rank 0: F0 F0 F0 F1 B1z W F1 F0&B1").contains("bubble per rank [2.0, 2.0, 2.0, 2.0]");
+        Path svg = dir.resolve("s.svg");
+        Result json = run("dualpipe", "schedule", "--method", "zb1p", "--ranks", "4", "--chunks", "8", "--json",
+                "--svg", svg.toString());
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());
+        assertThat(node.get("method").asText()).isEqualTo("zb1p");
+        assertThat(node.get("ranks").size()).isEqualTo(4);
+        assertThat(node.get("bubble").get(0).asDouble()).isEqualTo(3.0);
+        assertThat(node.get("peak_activations").get(0).asInt()).isEqualTo(4);
+        assertThat(node.has("makespan")).isTrue();
+        assertThat(Files.readString(svg)).startsWith("<svg").contains("rank 3");
+        Result odd = run("dualpipe", "schedule", "--ranks", "3", "--chunks", "8");
+        assertThat(odd.status()).isEqualTo(1);
+        assertThat(odd.err()).contains("even number of ranks");
+        assertThat(run("dualpipe", "schedule", "--method", "dualpipev", "--ranks", "3", "--chunks", "6").status()).isZero();
+        assertThat(run("dualpipe", "schedule", "--costs", "1,2,oops,3").err()).contains("is not a number");
+    }
+
+    @Test
     void listsTheTinyDeepSeekFixture() {
         Path model = Path.of(System.getProperty("flyer.fixtures", "../../shared/fixtures")).resolve("tiny-v3");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(model));
