@@ -2,6 +2,8 @@ package dev.flyer.cli;
 
 import dev.flyer.cli.internal.BenchCommand;
 import dev.flyer.cli.internal.DemoCommand;
+import dev.flyer.cli.internal.DistCommand;
+import dev.flyer.cli.internal.LaunchCommand;
 import dev.flyer.cli.internal.DualPipeCommand;
 import dev.flyer.cli.internal.EplbCommand;
 import dev.flyer.cli.internal.ProfileCommand;
@@ -20,7 +22,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "flyer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "DeepSeek's open infrastructure stack on the JVM.",
-        subcommands = {DemoCommand.class, DualPipeCommand.class, EplbCommand.class, ProfileCommand.class, BenchCommand.class, SafetensorsCommand.class,
+        subcommands = {DemoCommand.class, LaunchCommand.class, DistCommand.class, DualPipeCommand.class, EplbCommand.class, ProfileCommand.class, BenchCommand.class, SafetensorsCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
@@ -34,6 +36,7 @@ public final class Main implements Runnable {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
         BenchCommand.Jmh.configure(cli.getSubcommands().get("bench").getSubcommands().get("jmh"));
+        BenchCommand.Jmh.configure(cli.getSubcommands().get("launch"));
         cli.setExecutionExceptionHandler((error, commandLine, parseResult) -> {
             if (error instanceof IllegalArgumentException || error instanceof IOException
                     || error instanceof IllegalStateException) {

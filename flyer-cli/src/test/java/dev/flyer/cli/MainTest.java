@@ -142,6 +142,21 @@ class MainTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(value = 120, unit = java.util.concurrent.TimeUnit.SECONDS)
+    void launchStartsRanksAsProcessesAndStopsAllWhenOneFails() {
+        Result ok = run("launch", "-n", "2", "--", "dist", "check", "--mib", "1");
+        assertThat(ok.status()).as(ok.out() + ok.err()).isZero();
+        assertThat(ok.out()).contains("[rank 0] rank 0 of 2").contains("[rank 1] rank 1 of 2").contains("via shm ok");
+        long t0 = System.nanoTime();
+        Result failed = run("launch", "-n", "3", "--", "dist", "check", "--fail-rank", "2");
+        assertThat(failed.status()).isEqualTo(3);
+        assertThat(failed.out()).contains("[rank 2] failing on purpose");
+        assertThat(System.nanoTime() - t0).as("the others are stopped, not waited for").isLessThan(60_000_000_000L);
+        assertThat(run("launch", "-n", "2", "--nodes", "2", "--", "dist", "check").err())
+                .contains("needs --master host:port");
+    }
+
+    @Test
     void listsTheTinyDeepSeekFixture() {
         Path model = Path.of(System.getProperty("flyer.fixtures", "../../shared/fixtures")).resolve("tiny-v3");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(model));

@@ -8,6 +8,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * A key-value store over TCP that ranks rendezvous through, like torch's {@code TCPStore}: rank 0
@@ -16,7 +19,8 @@ import java.time.Duration;
  * <p>Contract: {@link #set} stores bytes under a key; {@link #get} waits until the key exists or
  * the timeout passes ({@link DistException} naming the key); {@link #add} adds to a counter and
  * returns the new value. Connecting retries until the timeout, so ranks may start in any order.
- * One client is safe for use by several threads (requests are serialised).
+ * One client is safe for use by several threads: each request takes an idle connection or opens
+ * another, so a get waiting on the server never holds up the client's other requests.
  *
  * <p>Implementation notes: the wire format is a request {@code [op u8][key utf8 (u16 length)]
  * [arg i64][value (i32 length)]} and a reply {@code [status u8][arg i64][value (i32 length)]};
@@ -30,25 +34,51 @@ public final class TcpStore implements AutoCloseable {
     static final byte TIMEOUT = 1;
 
     private final StoreServer server;
-    private final Socket socket;
-    private final DataInputStream in;
-    private final DataOutputStream out;
+    private final String host;
+    private final int port;
+    private final Duration connectTimeout;
     private final String where;
+    private final ConcurrentLinkedQueue<Connection> idle = new ConcurrentLinkedQueue<>();
+    private final Set<Connection> all = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
 
-    private TcpStore(StoreServer server, Socket socket, String where) throws IOException {
+    /** One TCP connection to the server; used by one request at a time. */
+    private static final class Connection implements AutoCloseable {
+        final Socket socket;
+        final DataInputStream in;
+        final DataOutputStream out;
+
+        Connection(Socket socket) throws IOException {
+            this.socket = socket;
+            this.in = new DataInputStream(socket.getInputStream());
+            this.out = new DataOutputStream(new java.io.BufferedOutputStream(socket.getOutputStream()));
+        }
+
+        @Override
+        public void close() {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+    }
+
+    private TcpStore(StoreServer server, String host, int port, Duration connectTimeout) throws IOException {
         this.server = server;
-        this.socket = socket;
-        this.in = new DataInputStream(socket.getInputStream());
-        this.out = new DataOutputStream(new java.io.BufferedOutputStream(socket.getOutputStream()));
-        this.where = where;
+        this.host = host;
+        this.port = port;
+        this.connectTimeout = connectTimeout;
+        this.where = host + ":" + port;
+        release(new Connection(connectSocket(host, port, connectTimeout)));
     }
 
     /** Hosts a store on {@code port} (0 = any free port) and connects to it. */
     public static TcpStore host(String bindAddr, int port) throws IOException {
         StoreServer server = StoreServer.start(bindAddr, port);
+        String local = bindAddr.equals("0.0.0.0") ? "127.0.0.1" : bindAddr;
         try {
-            return new TcpStore(server, connectSocket(bindAddr, server.port(), Duration.ofSeconds(10)),
-                    bindAddr + ":" + server.port());
+            return new TcpStore(server, local, server.port(), Duration.ofSeconds(10));
         } catch (IOException | RuntimeException e) {
             server.close();
             throw e;
@@ -57,20 +87,25 @@ public final class TcpStore implements AutoCloseable {
 
     /** Connects to the store at {@code host:port}, retrying until {@code timeout}. */
     public static TcpStore connect(String host, int port, Duration timeout) throws IOException {
-        return new TcpStore(null, connectSocket(host, port, timeout), host + ":" + port);
+        return new TcpStore(null, host, port, timeout);
     }
 
     /** This client's address as the store sees it: the address other hosts can reach us at. */
     public String localAddress() {
-        return socket.getLocalAddress().getHostAddress();
+        Connection c = acquire();
+        try {
+            return c.socket.getLocalAddress().getHostAddress();
+        } finally {
+            release(c);
+        }
     }
 
     /** The port the hosted store listens on (hosting client only). */
     public int port() {
-        return server == null ? socket.getPort() : server.port();
+        return port;
     }
 
-    public synchronized void set(String key, byte[] value) {
+    public void set(String key, byte[] value) {
         request(SET, key, 0, value);
     }
 
@@ -79,7 +114,7 @@ public final class TcpStore implements AutoCloseable {
     }
 
     /** The value of {@code key}, waiting up to {@code timeout} for it to be set. */
-    public synchronized byte[] get(String key, Duration timeout) {
+    public byte[] get(String key, Duration timeout) {
         Reply r = request(GET, key, timeout.toMillis(), new byte[0]);
         if (r.status == TIMEOUT) {
             throw new DistException("store " + where + ": key \"" + key + "\" was not set within " + timeout.toMillis() + " ms");
@@ -92,31 +127,58 @@ public final class TcpStore implements AutoCloseable {
     }
 
     /** Adds {@code delta} to the counter {@code key} (0 when new) and returns the result. */
-    public synchronized long add(String key, long delta) {
+    public long add(String key, long delta) {
         return request(ADD, key, delta, new byte[0]).arg;
     }
 
     private record Reply(byte status, long arg, byte[] value) {}
 
     private Reply request(byte op, String key, long arg, byte[] value) {
+        Connection c = acquire();
         try {
             byte[] k = key.getBytes(StandardCharsets.UTF_8);
-            out.writeByte(op);
-            out.writeShort(k.length);
-            out.write(k);
-            out.writeLong(arg);
-            out.writeInt(value.length);
-            out.write(value);
-            out.flush();
-            byte status = in.readByte();
-            long replyArg = in.readLong();
-            byte[] replyValue = new byte[in.readInt()];
-            in.readFully(replyValue);
+            c.out.writeByte(op);
+            c.out.writeShort(k.length);
+            c.out.write(k);
+            c.out.writeLong(arg);
+            c.out.writeInt(value.length);
+            c.out.write(value);
+            c.out.flush();
+            byte status = c.in.readByte();
+            long replyArg = c.in.readLong();
+            byte[] replyValue = new byte[c.in.readInt()];
+            c.in.readFully(replyValue);
+            release(c);
             return new Reply(status, replyArg, replyValue);
         } catch (IOException e) {
+            all.remove(c);
+            c.close();
             throw new DistException("store " + where + " unreachable during " + (op == SET ? "set" : op == GET ? "get" : "add")
                     + " of \"" + key + "\": " + e.getMessage(), e);
         }
+    }
+
+    /** An idle connection, or a new one: a get that waits on the server never blocks other requests. */
+    private Connection acquire() {
+        if (closed) {
+            throw new DistException("store client for " + where + " is closed");
+        }
+        Connection c = idle.poll();
+        if (c != null) {
+            return c;
+        }
+        try {
+            c = new Connection(connectSocket(host, port, connectTimeout));
+            all.add(c);
+            return c;
+        } catch (IOException e) {
+            throw new DistException("store " + where + " unreachable: " + e.getMessage(), e);
+        }
+    }
+
+    private void release(Connection c) {
+        all.add(c);
+        idle.add(c);
     }
 
     private static Socket connectSocket(String host, int port, Duration timeout) throws IOException {
@@ -145,11 +207,8 @@ public final class TcpStore implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
+        closed = true;
+        all.forEach(Connection::close);
         if (server != null) {
             server.close();
         }

@@ -134,6 +134,24 @@ class ProcessGroupTest {
 
     @ParameterizedTest
     @EnumSource(value = ProcessGroup.Transport.class, names = {"TCP", "SHM"})
+    void aPeerThatLeavesIsReportedNotWaitedFor(ProcessGroup.Transport transport) throws Exception {
+        List<ProcessGroup> groups = ProcessGroup.inProcess(2, options(transport));
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment buf = arena.allocate(1024);
+            groups.get(1).send(buf, 0);
+            groups.get(0).recv(buf, 1);
+            long t0 = System.nanoTime();
+            groups.get(1).close();
+            assertThatThrownBy(() -> groups.get(0).recv(buf, 1)).isInstanceOf(DistException.class)
+                    .hasMessageContaining("rank 1").hasMessageContaining("closed");
+            assertThat(System.nanoTime() - t0).as("reported well before the timeout").isLessThan(10_000_000_000L);
+        } finally {
+            groups.get(0).close();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = ProcessGroup.Transport.class, names = {"TCP", "SHM"})
     void failuresAreClearAndNameThePeer(ProcessGroup.Transport transport) throws Exception {
         List<ProcessGroup> groups = ProcessGroup.inProcess(3, options(transport).withTimeout(Duration.ofMillis(800)));
         try (Arena arena = Arena.ofShared()) {
