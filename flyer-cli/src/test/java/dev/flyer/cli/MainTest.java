@@ -157,6 +157,25 @@ class MainTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(value = 180, unit = java.util.concurrent.TimeUnit.SECONDS)
+    void dualpipeTrainMatchesTheReferenceInProcessAndAcrossProcesses(@TempDir Path dir) throws Exception {
+        Result threads = run("dualpipe", "train", "--ranks", "2", "--chunks", "4", "--hidden", "16", "--rows", "4",
+                "--steps", "1", "--in-process");
+        assertThat(threads.status()).as(threads.out() + threads.err()).isZero();
+        assertThat(threads.out()).contains("losses: 4 of 4 bit-equal to the sequential reference: yes")
+                .contains("bubble ms simulated");
+        Result processes = run("dualpipe", "train", "--method", "dualpipev", "--ranks", "3", "--chunks", "6",
+                "--hidden", "16", "--rows", "4", "--steps", "1", "--trace", dir.toString());
+        assertThat(processes.status()).as(processes.out() + processes.err()).isZero();
+        assertThat(processes.out()).contains("[rank 0] losses: 6 of 6 bit-equal to the sequential reference: yes")
+                .contains("gradients: max").contains("(limit 1e-13): ok").contains("rank2.json");
+        assertThat(dir.resolve("rank1.json")).exists();
+        Result odd = run("dualpipe", "train", "--ranks", "3");
+        assertThat(odd.status()).isEqualTo(1);
+        assertThat(odd.err()).contains("DualPipe needs an even number of ranks, got 3");
+    }
+
+    @Test
     void listsTheTinyDeepSeekFixture() {
         Path model = Path.of(System.getProperty("flyer.fixtures", "../../shared/fixtures")).resolve("tiny-v3");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(model));

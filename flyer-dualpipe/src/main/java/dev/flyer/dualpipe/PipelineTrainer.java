@@ -59,9 +59,22 @@ public final class PipelineTrainer implements PipelineSteps {
     private final List<Work> pending = new ArrayList<>();
     private final List<int[]> toFree = new ArrayList<>();
     private long computeNs;
+    private final long[] opNs = new long[4];
+    private final int[] opCount = new int[4];
 
-    /** What one step returned on this rank. */
-    public record StepResult(List<Float> losses, List<float[]> outputs, long stepNs, long computeNs) {}
+    /** Indices of {@link StepResult#meanOpNs()}. */
+    public static final int OP_F = 0;
+    public static final int OP_B = 1;
+    public static final int OP_BZ = 2;
+    public static final int OP_W = 3;
+
+    /**
+     * What one step returned on this rank.
+     *
+     * @param meanOpNs mean duration of forward, full backward, inputs-only backward and weight ops
+     *     (NaN for kinds this rank did not run)
+     */
+    public record StepResult(List<Float> losses, List<float[]> outputs, long stepNs, long computeNs, double[] meanOpNs) {}
 
     public PipelineTrainer(ProcessGroup group, Method method, MlpStage[] stages, int rowsPerChunk, TraceRecorder trace) {
         if (method != Method.DUALPIPE && method != Method.DUALPIPEV) {
@@ -106,7 +119,11 @@ public final class PipelineTrainer implements PipelineSteps {
         }
         long stepNs = System.nanoTime() - t0;
         List<float[]> outs = keepOutputs && (first || last) ? List.copyOf(outputs.get(first ? 1 : 0)) : List.of();
-        return new StepResult(List.copyOf(losses), outs, stepNs, computeNs);
+        double[] mean = new double[4];
+        for (int k = 0; k < 4; k++) {
+            mean[k] = opCount[k] == 0 ? Double.NaN : (double) opNs[k] / opCount[k];
+        }
+        return new StepResult(List.copyOf(losses), outs, stepNs, computeNs, mean);
     }
 
     private void reset(boolean inferenceOnly, boolean keepOutputs) {
@@ -126,6 +143,8 @@ public final class PipelineTrainer implements PipelineSteps {
         nextSendBackward = new int[2];
         store.clear();
         computeNs = 0;
+        java.util.Arrays.fill(opNs, 0);
+        java.util.Arrays.fill(opCount, 0);
     }
 
     private static <T> List<List<T>> twoLists() {
@@ -181,7 +200,7 @@ public final class PipelineTrainer implements PipelineSteps {
             inputs.get(1).add(y);
         }
         outputs.get(d).add(!lastStage(d) || returnOutputs ? y : null);
-        computeNs += System.nanoTime() - c0;
+        account(OP_F, System.nanoTime() - c0);
         trace.complete("F" + phase, "compute", COMPUTE_LANE, t0, trace.now());
     }
 
@@ -217,8 +236,14 @@ public final class PipelineTrainer implements PipelineSteps {
         } else {
             inputGrads.get(d).add(dx);
         }
-        computeNs += System.nanoTime() - c0;
+        account(zeroBubble ? OP_BZ : OP_B, System.nanoTime() - c0);
         trace.complete("B" + phase + (zeroBubble ? "z" : ""), "compute", COMPUTE_LANE, t0, trace.now());
+    }
+
+    private void account(int kind, long ns) {
+        computeNs += ns;
+        opNs[kind] += ns;
+        opCount[kind]++;
     }
 
     // --- communication ----------------------------------------------------------------------------
@@ -339,7 +364,7 @@ public final class PipelineTrainer implements PipelineSteps {
         long t0 = trace.now();
         long c0 = System.nanoTime();
         store.pop();
-        computeNs += System.nanoTime() - c0;
+        account(OP_W, System.nanoTime() - c0);
         trace.complete("W", "compute", COMPUTE_LANE, t0, trace.now());
     }
 }

@@ -42,9 +42,9 @@ public final class TrainingJob {
         }
     }
 
-    /** One rank's outcome: its losses and outputs, its two stages' weight gradients, timings. */
+    /** One rank's outcome: its losses and outputs, its two stages' weight gradients, timings of the last step. */
     public record RankResult(int rank, List<Float> losses, List<float[]> outputs, float[][] grads, long stepNs,
-                             long computeNs) {}
+                             long computeNs, double[] meanOpNs) {}
 
     /** The sequential reference: per chunk loss and output, per stage gradients {@code [dW1, dW2]}. */
     public record Reference(float[] losses, List<float[]> outputs, float[][][] grads) {}
@@ -121,6 +121,14 @@ public final class TrainingJob {
 
     /** Runs one step on this rank of {@code group}. */
     public static RankResult runRank(ProcessGroup group, Config c, boolean inference, TraceRecorder trace) {
+        return runRank(group, c, inference, trace, 1);
+    }
+
+    /**
+     * Runs {@code steps} identical steps (gradients zeroed between them, weights unchanged, so every
+     * step equals the reference) and returns the last: later steps run JIT-compiled code.
+     */
+    public static RankResult runRank(ProcessGroup group, Config c, boolean inference, TraceRecorder trace, int steps) {
         int rank = group.rank();
         MlpStage[] stages = localStages(c, rank);
         PipelineTrainer trainer = new PipelineTrainer(group, c.method(), stages, c.rowsPerChunk(), trace);
@@ -141,10 +149,15 @@ public final class TrainingJob {
             feed = xs.subList(half, c.chunks());
             labels = inference ? List.of() : ls.subList(0, half);
         }
-        PipelineTrainer.StepResult r = trainer.step(c.chunks(), feed, labels, inference, inference);
+        PipelineTrainer.StepResult r = null;
+        for (int s = 0; s < Math.max(1, steps); s++) {
+            stages[0].zeroGrad();
+            stages[1].zeroGrad();
+            r = trainer.step(c.chunks(), feed, labels, inference, inference);
+        }
         float[][] grads = {stages[0].weightGrad1(), stages[0].weightGrad2(), stages[1].weightGrad1(),
             stages[1].weightGrad2()};
-        return new RankResult(rank, r.losses(), r.outputs(), grads, r.stepNs(), r.computeNs());
+        return new RankResult(rank, r.losses(), r.outputs(), grads, r.stepNs(), r.computeNs(), r.meanOpNs());
     }
 
     /** {@code 1 - 2 sum(xy) / sum(x^2 + y^2)} in double, the original's gradient check. */

@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
 /** {@code flyer dualpipe ...}: pipeline schedules, their simulation and charts. */
 @Command(name = "dualpipe", mixinStandardHelpOptions = true,
         description = "DualPipe / DualPipeV pipeline parallelism (and the 1F1B, ZB1P baselines).",
-        subcommands = DualPipeCommand.ScheduleCommand.class)
+        subcommands = {DualPipeCommand.ScheduleCommand.class, DualPipeTrain.class, DualPipeTrain.Worker.class})
 public final class DualPipeCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
