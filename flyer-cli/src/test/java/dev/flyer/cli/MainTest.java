@@ -170,9 +170,23 @@ class MainTest {
         assertThat(processes.out()).contains("[rank 0] losses: 6 of 6 bit-equal to the sequential reference: yes")
                 .contains("gradients: max").contains("(limit 1e-13): ok").contains("rank2.json");
         assertThat(dir.resolve("rank1.json")).exists();
+        Result four = run("dualpipe", "train", "--ranks", "4", "--chunks", "8", "--hidden", "16", "--rows", "4",
+                "--steps", "1");
+        assertThat(four.status()).as(four.out() + four.err()).isZero();
+        assertThat(four.out()).contains("[rank 0] losses: 8 of 8 bit-equal to the sequential reference: yes");
         Result odd = run("dualpipe", "train", "--ranks", "3");
         assertThat(odd.status()).isEqualTo(1);
         assertThat(odd.err()).contains("DualPipe needs an even number of ranks, got 3");
+    }
+
+    @Test
+    @org.junit.jupiter.api.Tag("slow")
+    @org.junit.jupiter.api.Timeout(value = 600, unit = java.util.concurrent.TimeUnit.SECONDS)
+    void dualpipeTrainsOnEightProcesses() {
+        Result eight = run("dualpipe", "train", "--ranks", "8", "--chunks", "16", "--hidden", "16", "--rows", "4",
+                "--steps", "1");
+        assertThat(eight.status()).as(eight.out() + eight.err()).isZero();
+        assertThat(eight.out()).contains("[rank 0] losses: 16 of 16 bit-equal to the sequential reference: yes");
     }
 
     @Test

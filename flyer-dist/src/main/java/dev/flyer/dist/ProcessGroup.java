@@ -106,7 +106,8 @@ public final class ProcessGroup implements AutoCloseable {
         TcpStore store = env.rank() == 0 ? TcpStore.host("0.0.0.0", env.masterPort())
                 : TcpStore.connect(env.masterAddr(), env.masterPort(), options.timeout());
         try {
-            String advertise = isLoopback(env.masterAddr()) ? "127.0.0.1" : store.localAddress();
+            String advertise = isLoopback(env.masterAddr()) ? "127.0.0.1"
+                    : env.rank() == 0 ? env.masterAddr() : store.localAddress();
             return new ProcessGroup(env.rank(), env.worldSize(), store, options, advertise);
         } catch (IOException | RuntimeException e) {
             store.close();

@@ -1,6 +1,7 @@
 package dev.flyer.cli.internal;
 
 import dev.flyer.bench.BenchReport;
+import dev.flyer.bench.DistBench;
 import dev.flyer.bench.EplbBench;
 import dev.flyer.bench.MachineBench;
 import dev.flyer.bench.NumericsBench;
@@ -17,7 +18,7 @@ import picocli.CommandLine.Parameters;
 /** {@code flyer bench ...}: benchmarks that print each figure beside its peer and the machine's limit. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: each figure beside its peer (same run) and the machine's limit.",
-        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class,
+        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class, BenchCommand.Dist.class,
             BenchCommand.Jmh.class})
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
@@ -90,6 +91,25 @@ public final class BenchCommand implements Runnable {
         public Integer call() throws IOException {
             return common.run("bench eplb", EplbBench.steps(), p -> common.quick ? EplbBench.run(50_000_000L, 2, p)
                     : EplbBench.run(1_000_000_000L, 10, p));
+        }
+    }
+
+    @Command(name = "dist", mixinStandardHelpOptions = true,
+            description = "P2P bandwidth and latency over shared memory and TCP vs memcpy and iperf3.")
+    static final class Dist implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        Common common = new Common();
+
+        @Override
+        public Integer call() throws IOException {
+            DistBench.Options o = common.quick ? DistBench.Options.quick() : DistBench.Options.defaults();
+            return common.run("bench dist", DistBench.steps(), p -> {
+                try {
+                    return DistBench.run(o, p);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
         }
     }
 

@@ -18,6 +18,9 @@ import java.util.concurrent.TimeUnit;
  * and every later one with the same cause.
  */
 public final class PeerWorker implements AutoCloseable {
+    /** Bounded polls before a thread parks: a park and unpark costs tens of microseconds. */
+    private static final int BRIEF_WAIT = 400;
+
     private final boolean sending;
     private final int peer;
     private final Links.Factory factory;
@@ -50,7 +53,7 @@ public final class PeerWorker implements AutoCloseable {
     private void loop() {
         try {
             while (true) {
-                Task t = queue.take();
+                Task t = next();
                 if (t.buffer == null) {
                     return;
                 }
@@ -59,6 +62,22 @@ public final class PeerWorker implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** The next posted op: polls briefly (back-to-back ops are the common case), then blocks. */
+    private Task next() throws InterruptedException {
+        for (int i = 0; i < BRIEF_WAIT; i++) {
+            Task t = queue.poll();
+            if (t != null) {
+                return t;
+            }
+            if (i < BRIEF_WAIT / 2) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+        return queue.take();
     }
 
     private void run(Task t) {
@@ -122,6 +141,13 @@ public final class PeerWorker implements AutoCloseable {
 
         @Override
         public void await() {
+            for (int i = 0; i < BRIEF_WAIT && done.getCount() > 0; i++) {
+                if (i < BRIEF_WAIT / 2) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
             try {
                 if (!done.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                     throw new DistException(description + " did not complete within " + timeout.toMillis()

@@ -16,9 +16,10 @@ import java.util.concurrent.locks.LockSupport;
  * offset 128  closed  (i64, non-zero once either side closed)
  * offset 192  data    (capacity bytes, a power of two)
  * </pre>
- * Head and tail only grow; {@code tail - head} bytes are readable and {@code capacity - (tail -
+ * Head and tail only grow, published after each quarter of the ring so both sides copy at once; {@code tail - head} bytes are readable and {@code capacity - (tail -
  * head)} writable. Each side reads the other's counter with acquire, so the bytes it guards are
- * visible. Waiting spins a bounded number of times, then parks for growing intervals up to 200
+ * visible. Waiting spins a bounded number of times, then yields the core a bounded number of
+ * times (a Linux park sleeps at least the 50 µs timer slack), then parks for growing intervals up to 200
  * µs: it never spins unbounded and never starves compute, and gives up with an error naming the
  * peer after the timeout.
  */
@@ -29,6 +30,8 @@ public final class ShmRing {
     private static final long CLOSED = 128;
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     private static final int SPINS = 2000;
+    /** Yields after spinning: on a 2-core box the peer often needs this core; a park costs 50+ us of timer slack. */
+    private static final int YIELDS = 20_000;
 
     private final MemorySegment ring;
     private final long capacity;
@@ -60,7 +63,7 @@ public final class ShmRing {
                 continue;
             }
             idle = 0;
-            long n = Math.min(free, length - done);
+            long n = Math.min(Math.min(free, capacity / 4), length - done);
             copy(src, offset + done, true, n);
             position += n;
             done += n;
@@ -81,7 +84,7 @@ public final class ShmRing {
                 continue;
             }
             idle = 0;
-            long n = Math.min(available, length - done);
+            long n = Math.min(Math.min(available, capacity / 4), length - done);
             copy(dst, offset + done, false, n);
             position += n;
             done += n;
@@ -112,8 +115,10 @@ public final class ShmRing {
         }
         if (idle < SPINS) {
             Thread.onSpinWait();
+        } else if (idle < SPINS + YIELDS) {
+            Thread.yield();
         } else {
-            LockSupport.parkNanos(Math.min(200_000, 1_000L << Math.min(8, (idle - SPINS) / 64)));
+            LockSupport.parkNanos(Math.min(200_000, 1_000L << Math.min(8, (idle - SPINS - YIELDS) / 64)));
         }
         return idle + 1;
     }
