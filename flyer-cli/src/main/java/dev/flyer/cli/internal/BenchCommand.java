@@ -20,14 +20,7 @@ import picocli.CommandLine.Parameters;
         description = "Benchmarks: each figure beside its peer (same run) and the machine's limit.",
         subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class, BenchCommand.Dist.class,
             BenchCommand.Jmh.class})
-public final class BenchCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
+public final class BenchCommand extends CommandGroup {
 
     /** Options every bench shares. */
     static final class Common {

@@ -13,6 +13,14 @@ import dev.flyer.core.safetensors.SafetensorsWriter;
 import dev.flyer.core.tensor.DType;
 import dev.flyer.core.tensor.Tensor;
 import dev.flyer.core.trace.TraceRecorder;
+import dev.flyer.dist.ProcessGroup;
+import dev.flyer.dualpipe.Costs;
+import dev.flyer.dualpipe.Method;
+import dev.flyer.dualpipe.Schedules;
+import dev.flyer.dualpipe.Simulation;
+import dev.flyer.dualpipe.Simulator;
+import dev.flyer.dualpipe.TrainReport;
+import dev.flyer.dualpipe.TrainingJob;
 import dev.flyer.eplb.ExpertLoadBalancer;
 import dev.flyer.eplb.LoadReport;
 import dev.flyer.eplb.Placement;
@@ -25,6 +33,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -56,7 +65,7 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         trace.processName("flyer demo");
         trace.threadName(TID, "main");
-        out.println("Flyer demo: a tour of what exists (flyer-core, flyer-eplb, flyer-profile, flyer-bench)");
+        out.println("Flyer demo: a tour of what exists (core, eplb, profile, dist, dualpipe, bench)");
         step("1. number formats", this::numberFormats);
         step("2. fine-grained FP8 quantisation", this::quantisation);
         step("3. safetensors", this::safetensors);
@@ -64,9 +73,10 @@ public final class DemoCommand implements Callable<Integer> {
         step("5. bulk conversion vs C and memory bandwidth", this::conversionBench);
         step("6. expert-parallel load balancer (EPLB README example)", this::eplb);
         step("7. overlap analysis of DeepSeek's training trace", this::profile);
+        step("8. DualPipe: schedule, simulated bubble, and two ranks training for real", this::dualPipe);
         Path file = tracePath != null ? tracePath : Files.createTempFile("flyer-demo-trace", ".json");
         trace.write(file);
-        out.printf("%n8. trace of this tour: wrote %s (%d events); open it in https://ui.perfetto.dev, or run%n"
+        out.printf("%n9. trace of this tour: wrote %s (%d events); open it in https://ui.perfetto.dev, or run%n"
                 + "   ./flyer profile analyze %s --svg tour.svg%n", file, trace.events().size(), file);
         return 0;
     }
@@ -200,6 +210,31 @@ public final class DemoCommand implements Callable<Integer> {
                 + "%.1f%% of it hidden under compute, %.1f ms exposed%n", report.windowMs(), report.commMs(),
                 100 * report.overlapRatio(), report.exposedCommMs());
         out.println("   (full table and timeline: ./flyer profile analyze " + train + " --svg train.svg)");
+    }
+
+    private void dualPipe() throws Exception {
+        for (Method m : new Method[] {Method.ONE_F_ONE_B, Method.ZB1P, Method.DUALPIPE}) {
+            Simulation sim = Simulator.run(Schedules.build(m, 8, 20), Costs.readme());
+            out.printf("   %-9s 8 ranks, 20 chunks, F=1 B=2 W=1 F&B=3: bubble %.0f, peak activations %d%n", m.cliName(),
+                    sim.bubble()[0], java.util.Arrays.stream(sim.peakActivations()).max().orElse(0));
+        }
+        TrainingJob.Config c = new TrainingJob.Config(Method.DUALPIPE, 2, 4, 32, 8, 233);
+        List<ProcessGroup> groups = ProcessGroup.inProcess(2, ProcessGroup.Options.defaults());
+        List<TrainingJob.RankResult> results = new java.util.ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+            var futures = groups.stream().map(g -> pool.submit(() -> {
+                try (g) {
+                    return TrainingJob.runRank(g, c, false, TraceRecorder.disabled());
+                }
+            })).toList();
+            for (var f : futures) {
+                results.add(f.get());
+            }
+        }
+        TrainReport report = TrainReport.of(c, results);
+        out.printf("   trained 2 ranks x 2 stages over shared memory: %d losses bit-equal to the sequential reference: %s;"
+                + " gradient difference %.2g%n", report.losses(), report.lossesBitEqual() ? "yes" : "NO", report.maxGradDiff());
+        out.println("   (more: ./flyer dualpipe schedule --svg s.svg; ./flyer dualpipe train --ranks 4)");
     }
 
     private PrintStream indented() {

@@ -16,14 +16,7 @@ import picocli.CommandLine.Option;
 /** {@code flyer dist ...}: checks of the process group a launcher set up. */
 @Command(name = "dist", mixinStandardHelpOptions = true, description = "Process groups and transports.",
         subcommands = DistCommand.Check.class)
-public final class DistCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
+public final class DistCommand extends CommandGroup {
 
     @Command(name = "check", mixinStandardHelpOptions = true,
             description = "Join the job from the environment; barrier, all-gather, and a ring exchange checked byte for byte.")

@@ -22,14 +22,7 @@ import picocli.CommandLine.Option;
 @Command(name = "dualpipe", mixinStandardHelpOptions = true,
         description = "DualPipe / DualPipeV pipeline parallelism (and the 1F1B, ZB1P baselines).",
         subcommands = {DualPipeCommand.ScheduleCommand.class, DualPipeTrain.class, DualPipeTrain.Worker.class})
-public final class DualPipeCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
+public final class DualPipeCommand extends CommandGroup {
 
     @Command(name = "schedule", mixinStandardHelpOptions = true,
             description = "Print each rank's ops and the simulated bubble, makespan and peak activations.")

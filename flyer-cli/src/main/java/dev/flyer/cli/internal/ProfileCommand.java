@@ -17,14 +17,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "profile", mixinStandardHelpOptions = true,
         description = "Analyse Chrome traces (PyTorch profiler's or Flyer's) for compute/communication overlap.",
         subcommands = ProfileCommand.Analyze.class)
-public final class ProfileCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
+public final class ProfileCommand extends CommandGroup {
 
     @Command(name = "analyze", aliases = "analyse", mixinStandardHelpOptions = true,
             description = "Compute, communication, overlap, exposed communication and idle time; "

@@ -53,42 +53,32 @@ public final class ShmRing {
 
     /** Producer: appends {@code length} bytes of {@code src} from {@code offset}. */
     public void write(MemorySegment src, long offset, long length) throws IOException {
-        long done = 0;
-        long deadline = System.nanoTime() + timeoutNs;
-        int idle = 0;
-        while (done < length) {
-            long free = capacity - (position - (long) LONG.getAcquire(ring, HEAD));
-            if (free == 0) {
-                idle = await(idle, deadline, "read what this rank sent");
-                continue;
-            }
-            idle = 0;
-            long n = Math.min(Math.min(free, capacity / 4), length - done);
-            copy(src, offset + done, true, n);
-            position += n;
-            done += n;
-            LONG.setRelease(ring, TAIL, position);
-            deadline = System.nanoTime() + timeoutNs;
-        }
+        transfer(src, offset, length, true);
     }
 
     /** Consumer: fills {@code length} bytes of {@code dst} from {@code offset}. */
     public void read(MemorySegment dst, long offset, long length) throws IOException {
+        transfer(dst, offset, length, false);
+    }
+
+    /** Moves bytes into the ring (producer) or out of it (consumer), a quarter of the ring at most per publish. */
+    private void transfer(MemorySegment user, long offset, long length, boolean produce) throws IOException {
         long done = 0;
         long deadline = System.nanoTime() + timeoutNs;
         int idle = 0;
         while (done < length) {
-            long available = (long) LONG.getAcquire(ring, TAIL) - position;
-            if (available == 0) {
-                idle = await(idle, deadline, "send");
+            long ready = produce ? capacity - (position - (long) LONG.getAcquire(ring, HEAD))
+                    : (long) LONG.getAcquire(ring, TAIL) - position;
+            if (ready == 0) {
+                idle = await(idle, deadline, produce ? "read what this rank sent" : "send");
                 continue;
             }
             idle = 0;
-            long n = Math.min(Math.min(available, capacity / 4), length - done);
-            copy(dst, offset + done, false, n);
+            long n = Math.min(Math.min(ready, capacity / 4), length - done);
+            copy(user, offset + done, produce, n);
             position += n;
             done += n;
-            LONG.setRelease(ring, HEAD, position);
+            LONG.setRelease(ring, produce ? TAIL : HEAD, position);
             deadline = System.nanoTime() + timeoutNs;
         }
     }
