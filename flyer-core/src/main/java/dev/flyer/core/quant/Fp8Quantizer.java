@@ -99,7 +99,7 @@ public final class Fp8Quantizer {
         }
         for (long r = 0; r < out.size(0); r++) {
             for (long c = 0; c < out.size(1); c++) {
-                float scale = q.scales().getFloat(r / q.groupRows(), c / q.groupCols());
+                float scale = q.scale(r, c);
                 out.setFloat(q.values().getFloat(r, c) * scale, r, c);
             }
         }

@@ -10,9 +10,29 @@ import java.util.Arrays;
  *
  * <p>Per-token groups are {@code 1 x 128} (activations, scales {@code [m, ceil(k/128)]}); blocks
  * are {@code 128 x 128} (weights, scales {@code [ceil(n/128), ceil(k/128)]}, the HF checkpoints'
- * {@code weight_scale_inv}). Edge groups may be partial.
+ * {@code weight_scale_inv}). Edge groups may be partial. Scales are float32, or UE8M0 exponent bytes
+ * (dtype {@code U8}) as DeepGEMM packs them for its newest kernels.
  */
 public record QuantizedTensor(Tensor values, Tensor scales, int groupRows, int groupCols) {
+    /** The scale of element {@code (row, col)}'s group. */
+    public float scale(long row, long col) {
+        long i = row / groupRows;
+        long j = col / groupCols;
+        return scales.dtype() == DType.U8 ? dev.flyer.core.numeric.Ue8m0.decode((byte) scales.getLong(i, j))
+                : scales.getFloat(i, j);
+    }
+
+    /** A copy whose scales are UE8M0 exponents (each scale rounded up to a power of two). */
+    public QuantizedTensor withUe8m0Scales(java.lang.foreign.Arena arena) {
+        Tensor codes = Tensor.allocate(arena, DType.U8, scales.shape());
+        for (long i = 0; i < scales.size(0); i++) {
+            for (long j = 0; j < scales.size(1); j++) {
+                codes.setLong(dev.flyer.core.numeric.Ue8m0.encodeCeil(scales.getFloat(i, j)) & 0xFF, i, j);
+            }
+        }
+        return new QuantizedTensor(values, codes, groupRows, groupCols);
+    }
+
     public QuantizedTensor {
         if (values.rank() != 2 || scales.rank() != 2) {
             throw new IllegalArgumentException("values and scales must be 2-D, got " + Arrays.toString(values.shape())
@@ -21,8 +41,8 @@ public record QuantizedTensor(Tensor values, Tensor scales, int groupRows, int g
         if (values.dtype() != DType.F8_E4M3 && values.dtype() != DType.F8_E5M2) {
             throw new IllegalArgumentException("values must be F8_E4M3 or F8_E5M2, got " + values.dtype());
         }
-        if (scales.dtype() != DType.F32) {
-            throw new IllegalArgumentException("scales must be F32, got " + scales.dtype());
+        if (scales.dtype() != DType.F32 && scales.dtype() != DType.U8) {
+            throw new IllegalArgumentException("scales must be F32 or U8 (UE8M0 exponents), got " + scales.dtype());
         }
         if (groupRows <= 0 || groupCols <= 0) {
             throw new IllegalArgumentException("group must be positive, got " + groupRows + "x" + groupCols);

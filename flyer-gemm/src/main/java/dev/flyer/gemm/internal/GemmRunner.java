@@ -1,0 +1,159 @@
+package dev.flyer.gemm.internal;
+
+import dev.flyer.core.exec.ComputePool;
+import dev.flyer.core.numeric.Bf16;
+import dev.flyer.core.numeric.Fp8Format;
+import dev.flyer.core.quant.QuantizedTensor;
+import dev.flyer.core.tensor.DType;
+import dev.flyer.core.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Runs one NT product {@code D[rows, n] = A[rows, k] · B[n, k]ᵀ} on the compute pool: A decoded
+ * once to FP32 rows, B decoded panel by panel (32 columns, packed K-major) by the worker that
+ * owns the panel, {@link PanelKernel} tiles over all rows of each panel.
+ *
+ * <p>Implementation notes: operands are described by {@link Operand}s so FP8 (with per-group
+ * scales), BF16 and FP32 share the one kernel; FP32/BF16 operands have scale 1. Scratch buffers
+ * are per thread and grow to the largest call, so steady-state calls allocate no FP32 buffers.
+ */
+public final class GemmRunner {
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[5][0]);
+
+    private GemmRunner() {}
+
+    /** A matrix operand: values (FP8, BF16 or F32, row-contiguous) and, for FP8, scales. */
+    public record Operand(Tensor values, QuantizedTensor quantized) {
+        public static Operand of(QuantizedTensor q) {
+            return new Operand(q.values(), q);
+        }
+
+        public static Operand plain(Tensor t) {
+            return new Operand(t, null);
+        }
+
+        long rows() {
+            return values.size(0);
+        }
+
+        long cols() {
+            return values.size(1);
+        }
+
+        float scale(long row, long col) {
+            return quantized == null ? 1f : quantized.scale(row, col);
+        }
+    }
+
+    /** {@code out[rows, n]} (+)= {@code a[rowOffset .. rowOffset + rows] · bᵀ}. */
+    public static void nt(Operand a, long rowOffset, int rows, Operand b, float[] out, boolean add) {
+        int k = Math.toIntExact(a.cols());
+        int n = Math.toIntExact(b.rows());
+        int kBlocks = (k + PanelKernel.K_BLOCK - 1) / PanelKernel.K_BLOCK;
+        float[] aRows = scratch(0, rows * k);
+        float[] aScale = scratch(1, rows * kBlocks);
+        decodeRows(a, rowOffset, rows, k, aRows, 0);
+        for (int r = 0; r < rows; r++) {
+            for (int kb = 0; kb < kBlocks; kb++) {
+                aScale[r * kBlocks + kb] = a.scale(rowOffset + r, (long) kb * PanelKernel.K_BLOCK);
+            }
+        }
+        int panels = (n + PanelKernel.PANEL - 1) / PanelKernel.PANEL;
+        ComputePool.shared().parallelFor(panels, (p, worker) -> {
+            int col0 = p * PanelKernel.PANEL;
+            int cols = Math.min(PanelKernel.PANEL, n - col0);
+            float[] panel = scratch(2, k * PanelKernel.PANEL);
+            float[] bScale = new float[kBlocks];
+            packPanel(b, col0, cols, k, panel);
+            for (int kb = 0; kb < kBlocks; kb++) {
+                bScale[kb] = b.scale(col0, (long) kb * PanelKernel.K_BLOCK);
+            }
+            for (int r = 0; r < rows; r += PanelKernel.MR) {
+                PanelKernel.tile(aRows, r, Math.min(PanelKernel.MR, rows - r), k, aScale, kBlocks, panel, bScale, 0,
+                        out, n, col0, cols, add);
+            }
+        });
+    }
+
+    private static void decodeRows(Operand a, long rowOffset, int rows, int k, float[] dst, int dstOffset) {
+        Tensor v = a.values();
+        for (int r = 0; r < rows; r++) {
+            decodeRow(v, rowOffset + r, k, dst, dstOffset + r * k);
+        }
+    }
+
+    /** Decodes row {@code row} of {@code v} into {@code dst[at .. at + k)}. */
+    static void decodeRow(Tensor v, long row, int k, float[] dst, int at) {
+        if (v.stride(1) != 1) {
+            throw new IllegalArgumentException("operand rows must be contiguous (stride 1 along k), got strides "
+                    + java.util.Arrays.toString(v.strides()));
+        }
+        MemorySegment seg = v.segment();
+        long base = v.byteOffset(row, 0);
+        MemorySegment tmp = MemorySegment.ofArray(dst);
+        switch (v.dtype()) {
+            case F8_E4M3 -> Fp8Format.E4M3FN.decode(seg, base, tmp, at * 4L, k);
+            case F8_E5M2 -> Fp8Format.E5M2.decode(seg, base, tmp, at * 4L, k);
+            case BF16 -> Bf16.decode(seg, base, tmp, at * 4L, k);
+            case F32 -> MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED, base, dst, at, k);
+            default -> throw new IllegalArgumentException("operand dtype must be F8_E4M3, F8_E5M2, BF16 or F32, got "
+                    + v.dtype());
+        }
+    }
+
+    private static void packPanel(Operand b, int col0, int cols, int k, float[] panel) {
+        float[] row = scratch(3, k);
+        for (int c = 0; c < PanelKernel.PANEL; c++) {
+            if (c < cols) {
+                decodeRow(b.values(), col0 + c, k, row, 0);
+                for (int kk = 0; kk < k; kk++) {
+                    panel[kk * PanelKernel.PANEL + c] = row[kk];
+                }
+            } else {
+                for (int kk = 0; kk < k; kk++) {
+                    panel[kk * PanelKernel.PANEL + c] = 0f;
+                }
+            }
+        }
+    }
+
+    /** This thread's output buffer (slot 4; the other slots serve {@link #nt}). */
+    public static float[] outBuffer(int size) {
+        return scratch(4, size);
+    }
+
+    /** This thread's scratch buffer {@code slot}, at least {@code size} floats. */
+    static float[] scratch(int slot, int size) {
+        float[][] mine = SCRATCH.get();
+        if (mine[slot].length < size) {
+            mine[slot] = new float[size];
+        }
+        return mine[slot];
+    }
+
+    /** Writes {@code out[rows, n]} into rows {@code rowOffset..} of {@code d} (F32 or BF16). */
+    public static void store(float[] out, int rows, int n, Tensor d, long rowOffset) {
+        if (d.stride(1) != 1) {
+            throw new IllegalArgumentException("D rows must be contiguous, got strides " + java.util.Arrays.toString(d.strides()));
+        }
+        MemorySegment src = MemorySegment.ofArray(out);
+        for (int r = 0; r < rows; r++) {
+            long at = d.byteOffset(rowOffset + r, 0);
+            if (d.dtype() == DType.F32) {
+                MemorySegment.copy(out, r * n, d.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, at, n);
+            } else if (d.dtype() == DType.BF16) {
+                Bf16.encode(src, (long) r * n * 4, d.segment(), at, n);
+            } else {
+                throw new IllegalArgumentException("D must be F32 or BF16, got " + d.dtype());
+            }
+        }
+    }
+
+    /** Reads rows of an F32 tensor into {@code out} (the accumulate input C). */
+    public static void load(Tensor c, long rowOffset, int rows, int n, float[] out) {
+        for (int r = 0; r < rows; r++) {
+            decodeRow(c, rowOffset + r, n, out, r * n);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+package dev.flyer.gemm.internal;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The register-blocked micro-kernel: a tile of up to 4 rows by one 32-column panel, FP32
+ * products over one 128-wide K slice at a time, each slice's partial sums promoted into the
+ * accumulators multiplied by that slice's scale, as DeepGEMM's kernels promote their tensor-core
+ * partials.
+ *
+ * <p>Implementation notes: the panel holds B's 32 columns decoded to FP32 and packed K-major
+ * ({@code panel[k * 32 + c]}), so one K step loads two 16-lane vectors of B and broadcasts one A
+ * value per row: 8 FMAs per step, 8 partial and 8 accumulator registers. Scales are per row and
+ * slice for A ({@code aScale[row * kBlocks + kb]}) and per slice for the panel's 128-column B
+ * block ({@code bScale[kb]}). Rows beyond {@code rows} and columns beyond {@code cols} are not
+ * written.
+ */
+public final class PanelKernel {
+    public static final int PANEL = 32;
+    public static final int MR = 4;
+    public static final int K_BLOCK = 128;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_512.length() == 16
+            && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    private static final int L = F.length();
+
+    private PanelKernel() {}
+
+    /**
+     * {@code out[(row0 + r) * ldOut + col0 + c] (+)= sum over k of a[row] * panel}, promoted per slice.
+     *
+     * @param a decoded A rows, {@code a[row * k + kk]}
+     * @param aScale A scales, {@code aScale[row * kBlocks + kb]}
+     * @param bScale the panel's B-block scales, {@code bScale[bScaleOffset + kb]}
+     */
+    public static void tile(float[] a, int row0, int rows, int k, float[] aScale, int kBlocks, float[] panel,
+                            float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols, boolean add) {
+        if (L == 16) {
+            tile16(a, row0, rows, k, aScale, kBlocks, panel, bScale, bScaleOffset, out, ldOut, col0, cols, add);
+        } else {
+            scalarTile(a, row0, rows, k, aScale, kBlocks, panel, bScale, bScaleOffset, out, ldOut, col0, cols, add);
+        }
+    }
+
+    private static void tile16(float[] a, int row0, int rows, int k, float[] aScale, int kBlocks, float[] panel,
+                               float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols, boolean add) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector d00 = z, d01 = z, d10 = z, d11 = z, d20 = z, d21 = z, d30 = z, d31 = z;
+        int r1 = rows > 1 ? 1 : 0;
+        int r2 = rows > 2 ? 2 : 0;
+        int r3 = rows > 3 ? 3 : 0;
+        int a0 = row0 * k;
+        int a1 = (row0 + r1) * k;
+        int a2 = (row0 + r2) * k;
+        int a3 = (row0 + r3) * k;
+        for (int kb = 0; kb < kBlocks; kb++) {
+            FloatVector p00 = z, p01 = z, p10 = z, p11 = z, p20 = z, p21 = z, p30 = z, p31 = z;
+            int end = Math.min(k, (kb + 1) * K_BLOCK);
+            for (int kk = kb * K_BLOCK; kk < end; kk++) {
+                FloatVector b0 = FloatVector.fromArray(F, panel, kk * PANEL);
+                FloatVector b1 = FloatVector.fromArray(F, panel, kk * PANEL + L);
+                FloatVector x0 = FloatVector.broadcast(F, a[a0 + kk]);
+                p00 = x0.fma(b0, p00);
+                p01 = x0.fma(b1, p01);
+                FloatVector x1 = FloatVector.broadcast(F, a[a1 + kk]);
+                p10 = x1.fma(b0, p10);
+                p11 = x1.fma(b1, p11);
+                FloatVector x2 = FloatVector.broadcast(F, a[a2 + kk]);
+                p20 = x2.fma(b0, p20);
+                p21 = x2.fma(b1, p21);
+                FloatVector x3 = FloatVector.broadcast(F, a[a3 + kk]);
+                p30 = x3.fma(b0, p30);
+                p31 = x3.fma(b1, p31);
+            }
+            float sb = bScale[bScaleOffset + kb];
+            float s0 = aScale[row0 * kBlocks + kb] * sb;
+            float s1 = aScale[(row0 + r1) * kBlocks + kb] * sb;
+            float s2 = aScale[(row0 + r2) * kBlocks + kb] * sb;
+            float s3 = aScale[(row0 + r3) * kBlocks + kb] * sb;
+            FloatVector v0 = FloatVector.broadcast(F, s0);
+            FloatVector v1 = FloatVector.broadcast(F, s1);
+            FloatVector v2 = FloatVector.broadcast(F, s2);
+            FloatVector v3 = FloatVector.broadcast(F, s3);
+            d00 = p00.fma(v0, d00);
+            d01 = p01.fma(v0, d01);
+            d10 = p10.fma(v1, d10);
+            d11 = p11.fma(v1, d11);
+            d20 = p20.fma(v2, d20);
+            d21 = p21.fma(v2, d21);
+            d30 = p30.fma(v3, d30);
+            d31 = p31.fma(v3, d31);
+        }
+        store(d00, d01, out, row0 * ldOut + col0, cols, add);
+        if (rows > 1) {
+            store(d10, d11, out, (row0 + 1) * ldOut + col0, cols, add);
+        }
+        if (rows > 2) {
+            store(d20, d21, out, (row0 + 2) * ldOut + col0, cols, add);
+        }
+        if (rows > 3) {
+            store(d30, d31, out, (row0 + 3) * ldOut + col0, cols, add);
+        }
+    }
+
+    private static void store(FloatVector lo, FloatVector hi, float[] out, int at, int cols, boolean add) {
+        if (cols == PANEL) {
+            if (add) {
+                lo = lo.add(FloatVector.fromArray(F, out, at));
+                hi = hi.add(FloatVector.fromArray(F, out, at + L));
+            }
+            lo.intoArray(out, at);
+            hi.intoArray(out, at + L);
+            return;
+        }
+        float[] lanes = new float[PANEL];
+        lo.intoArray(lanes, 0);
+        hi.intoArray(lanes, L);
+        for (int c = 0; c < cols; c++) {
+            out[at + c] = add ? out[at + c] + lanes[c] : lanes[c];
+        }
+    }
+
+    /** The same promotion order without vectors (machines whose vectors are narrower than 512 bits). */
+    static void scalarTile(float[] a, int row0, int rows, int k, float[] aScale, int kBlocks, float[] panel,
+                           float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols, boolean add) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                float acc = 0;
+                for (int kb = 0; kb < kBlocks; kb++) {
+                    float partial = 0;
+                    for (int kk = kb * K_BLOCK; kk < Math.min(k, (kb + 1) * K_BLOCK); kk++) {
+                        partial = Math.fma(a[(row0 + r) * k + kk], panel[kk * PANEL + c], partial);
+                    }
+                    acc = Math.fma(partial, aScale[(row0 + r) * kBlocks + kb] * bScale[bScaleOffset + kb], acc);
+                }
+                int at = (row0 + r) * ldOut + col0 + c;
+                out[at] = add ? out[at] + acc : acc;
+            }
+        }
+    }
+}
