@@ -29,6 +29,7 @@ public final class OpenBlas {
     private final Path library;
     private final MethodHandle sgemm;
     private final MethodHandle setThreads;
+    private final MethodHandle sgemv;
 
     private OpenBlas(Path library, SymbolLookup lookup) {
         this.library = library;
@@ -40,6 +41,8 @@ public final class OpenBlas {
                 FunctionDescriptor.ofVoid(i, i, i, i, i, i, f, p, i, p, i, f, p, i));
         setThreads = linker.downcallHandle(lookup.find("openblas_set_num_threads").orElseThrow(),
                 FunctionDescriptor.ofVoid(i));
+        sgemv = linker.downcallHandle(lookup.find("cblas_sgemv").orElseThrow(),
+                FunctionDescriptor.ofVoid(i, i, i, i, f, p, i, p, i, f, p, i));
     }
 
     /** OpenBLAS if installed. */
@@ -58,6 +61,15 @@ public final class OpenBlas {
     public void setThreads(int threads) {
         try {
             setThreads.invokeExact(threads);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** {@code y[rows] = a[rows, cols] * x[cols]} (row-major, float32). */
+    public void sgemv(int rows, int cols, MemorySegment a, MemorySegment x, MemorySegment y) {
+        try {
+            sgemv.invokeExact(ROW_MAJOR, NO_TRANS, rows, cols, 1.0f, a, cols, x, 1, 0.0f, y, 1);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
 /** {@code flyer bench ...}: benchmarks that print each figure beside its peer and the machine's limit. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: each figure beside its peer (same run) and the machine's limit.",
-        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class, BenchCommand.Dist.class,
+        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class, BenchCommand.Dist.class, BenchCommand.GemmCmd.class,
             BenchCommand.Jmh.class})
 public final class BenchCommand extends CommandGroup {
 
@@ -103,6 +103,19 @@ public final class BenchCommand extends CommandGroup {
                     throw new java.io.UncheckedIOException(e);
                 }
             });
+        }
+    }
+
+    @Command(name = "gemm", mixinStandardHelpOptions = true,
+            description = "FP8 GEMM on DeepSeek-V3 shapes vs OpenBLAS sgemm (--quick: a short subset).")
+    static final class GemmCmd implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        Common common = new Common();
+
+        @Override
+        public Integer call() throws IOException {
+            return common.run("bench gemm", dev.flyer.bench.GemmBench.shapes(common.quick).size(),
+                    p -> dev.flyer.bench.GemmBench.run(common.quick, p));
         }
     }
 

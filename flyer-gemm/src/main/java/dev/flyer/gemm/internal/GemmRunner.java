@@ -59,6 +59,15 @@ public final class GemmRunner {
                 aScale[r * kBlocks + kb] = a.scale(rowOffset + r, (long) kb * PanelKernel.K_BLOCK);
             }
         }
+        Tensor bv = b.values();
+        if (SkinnyKernel.applies(rows, k, bv.dtype() == DType.F8_E4M3) && bv.stride(1) == 1
+                && b.quantized().groupRows() == PanelKernel.K_BLOCK && b.quantized().scales().size(1) == kBlocks) {
+            float[] blockScales = scratch(3, Math.toIntExact(b.quantized().scales().numel()));
+            readScales(b.quantized().scales(), blockScales);
+            SkinnyKernel.run(aRows, rows, k, aScale, bv.segment(), bv.byteOffset(0, 0), bv.stride(0), blockScales, n,
+                    out, add);
+            return;
+        }
         int panels = (n + PanelKernel.PANEL - 1) / PanelKernel.PANEL;
         ComputePool.shared().parallelFor(panels, (p, worker) -> {
             int col0 = p * PanelKernel.PANEL;
@@ -74,6 +83,22 @@ public final class GemmRunner {
                         out, n, col0, cols, add);
             }
         });
+    }
+
+    /** All of a scale tensor ({@code [rows, cols]}, F32 or UE8M0 codes) as row-major floats. */
+    static void readScales(Tensor scales, float[] dst) {
+        int rows = Math.toIntExact(scales.size(0));
+        int cols = Math.toIntExact(scales.size(1));
+        if (scales.dtype() == DType.F32 && scales.isContiguous()) {
+            MemorySegment.copy(scales.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, scales.offset() * 4, dst, 0, rows * cols);
+            return;
+        }
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                dst[i * cols + j] = scales.dtype() == DType.F32 ? scales.getFloat(i, j)
+                        : dev.flyer.core.numeric.Ue8m0.decode((byte) scales.getLong(i, j));
+            }
+        }
     }
 
     private static void decodeRows(Operand a, long rowOffset, int rows, int k, float[] dst, int dstOffset) {

@@ -1,0 +1,165 @@
+package dev.flyer.bench;
+
+import dev.flyer.bench.internal.OpenBlas;
+import dev.flyer.core.exec.ComputePool;
+import dev.flyer.core.quant.Fp8Quantizer;
+import dev.flyer.core.quant.QuantizedTensor;
+import dev.flyer.core.tensor.DType;
+import dev.flyer.core.tensor.Tensor;
+import dev.flyer.gemm.Gemm;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+
+/**
+ * {@code flyer bench gemm}: FP8 GEMM GFLOP/s on DeepSeek-V3 shapes beside OpenBLAS
+ * {@code cblas_sgemm} ({@code cblas_sgemv} at m = 1) on the same operands already dequantised to
+ * FP32 (dequantisation not charged to the peer), against the machine's FMA peak.
+ *
+ * <p>Shapes from DeepGEMM's README and tests: dense m x (n, k) for the V3 projections, and the
+ * grouped MoE layouts on the expert shapes. Row names carry {@code layout=... m=... n=... k=...}.
+ */
+public final class GemmBench {
+    static final int[][] NK = {{2112, 7168}, {576, 7168}, {24576, 1536}, {32768, 512}, {7168, 16384}, {4096, 7168},
+        {7168, 2048}};
+    static final int[] M = {1, 4, 8, 16, 64, 128, 512};
+
+    /** One shape: dense ({@code groups == 0}) or masked grouped with {@code groups} groups of {@code m} rows. */
+    record Shape(String layout, int m, int n, int k, int groups) {
+        String name() {
+            return "layout=" + layout + " m=" + m + " n=" + n + " k=" + k + (groups > 0 ? " groups=" + groups : "");
+        }
+    }
+
+    private GemmBench() {}
+
+    public static List<Shape> shapes(boolean quick) {
+        List<Shape> out = new ArrayList<>();
+        if (quick) {
+            for (int m : new int[] {1, 4, 16, 128}) {
+                out.add(new Shape("dense", m, 2112, 7168, 0));
+                out.add(new Shape("dense", m, 7168, 2048, 0));
+            }
+            out.add(new Shape("masked", 20, 7168, 2048, 6));
+            return out;
+        }
+        for (int m : M) {
+            for (int[] nk : NK) {
+                out.add(new Shape("dense", m, nk[0], nk[1], 0));
+            }
+        }
+        for (int[] nk : new int[][] {{4096, 7168}, {7168, 2048}}) {
+            out.add(new Shape("masked", 20, nk[0], nk[1], 6));
+            out.add(new Shape("masked", 192, nk[0], nk[1], 32));
+        }
+        return out;
+    }
+
+    public static BenchReport run(boolean quick, Progress progress) {
+        MachineLimits limits = MachineBench.quickLimits();
+        Optional<OpenBlas> blas = OpenBlas.load();
+        blas.ifPresent(b -> b.setThreads(ComputePool.shared().threads()));
+        BenchReport report = new BenchReport("flyer bench gemm (FP8 E4M3, 1x128 / 128x128 scales, FP32 out)");
+        progress.step("warming up the kernels");
+        warmUp();
+        double logRatio = 0;
+        int ratios = 0;
+        for (Shape s : shapes(quick)) {
+            progress.step(s.name());
+            double[] r = measure(s, blas, quick);
+            report.add(new BenchRow(s.name(), "GFLOP/s", r[0], r[1], "OpenBLAS sgemm on FP32", limits.fmaGflopsAll()));
+            if (Double.isFinite(r[1])) {
+                logRatio += Math.log(r[0] / r[1]);
+                ratios++;
+            }
+            progress.done();
+        }
+        if (ratios > 0) {
+            report.add(new BenchRow("geometric mean over " + ratios + " shapes", "ratio", Math.exp(logRatio / ratios), 1,
+                    "OpenBLAS = 1", Double.NaN));
+        }
+        if (System.getenv("OPENBLAS_CORETYPE") != null) {
+            report.note("OPENBLAS_CORETYPE=" + System.getenv("OPENBLAS_CORETYPE") + " pins OpenBLAS's kernels on this machine");
+        }
+        return report;
+    }
+
+    /**
+     * Runs both kernels many times on small shapes so C2 compiles them through the invocation
+     * counters before any timed shape (a few long calls would leave them in slower code).
+     */
+    private static void warmUp() {
+        try (Arena arena = Arena.ofShared()) {
+            SplittableRandom random = new SplittableRandom(1);
+            for (int m : new int[] {1, 4, 64}) {
+                QuantizedTensor a = Fp8Quantizer.perTokenGroup(randomTensor(arena, m, 512, random), 128, false, arena);
+                QuantizedTensor b = Fp8Quantizer.perBlock(randomTensor(arena, 256, 512, random), 128, false, arena);
+                Tensor d = Tensor.allocate(arena, DType.F32, m, 256);
+                for (int i = 0; i < 400; i++) {
+                    Gemm.fp8Nt(a, b, d);
+                }
+            }
+        }
+    }
+
+    /** Our and the peer's GFLOP/s for one shape. */
+    private static double[] measure(Shape s, Optional<OpenBlas> blas, boolean quick) {
+        int groups = Math.max(1, s.groups());
+        long warm = quick ? 200_000_000L : 500_000_000L;
+        int samples = quick ? 3 : 5;
+        double flops = 2.0 * s.m() * s.n() * s.k() * groups;
+        try (Arena arena = Arena.ofShared()) {
+            SplittableRandom random = new SplittableRandom(s.hashCode());
+            QuantizedTensor[] a = new QuantizedTensor[groups];
+            QuantizedTensor[] b = new QuantizedTensor[groups];
+            Tensor[] d = new Tensor[groups];
+            for (int g = 0; g < groups; g++) {
+                a[g] = Fp8Quantizer.perTokenGroup(randomTensor(arena, s.m(), s.k(), random), 128, false, arena);
+                b[g] = Fp8Quantizer.perBlock(randomTensor(arena, s.n(), s.k(), random), 128, false, arena);
+                d[g] = Tensor.allocate(arena, DType.F32, s.m(), s.n());
+            }
+            int[] masked = new int[groups];
+            java.util.Arrays.fill(masked, s.m());
+            Runnable ours = s.groups() == 0 ? () -> Gemm.fp8Nt(a[0], b[0], d[0]) : () -> Gemm.fp8GroupedMasked(a, b, d, masked);
+            double oursGflops = flops / Measure.bestSeconds(ours, warm, samples) / 1e9;
+            double peer = blas.map(ob -> peerGflops(ob, a, b, s, warm, samples, arena, flops)).orElse(Double.NaN);
+            return new double[] {oursGflops, peer};
+        }
+    }
+
+    private static double peerGflops(OpenBlas blas, QuantizedTensor[] a, QuantizedTensor[] b, Shape s, long warm,
+                                     int samples, Arena arena, double flops) {
+        int groups = a.length;
+        MemorySegment[] af = new MemorySegment[groups];
+        MemorySegment[] bf = new MemorySegment[groups];
+        MemorySegment[] cf = new MemorySegment[groups];
+        for (int g = 0; g < groups; g++) {
+            af[g] = Fp8Quantizer.dequantize(a[g], arena).data();
+            bf[g] = Fp8Quantizer.dequantize(b[g], arena).data();
+            cf[g] = arena.allocate((long) s.m() * s.n() * 4, 64);
+        }
+        Runnable peer = () -> {
+            for (int g = 0; g < groups; g++) {
+                if (s.m() == 1) {
+                    blas.sgemv(s.n(), s.k(), bf[g], af[g], cf[g]);
+                } else {
+                    blas.sgemm(s.m(), s.n(), s.k(), af[g], bf[g], true, cf[g]);
+                }
+            }
+        };
+        return flops / Measure.bestSeconds(peer, warm, samples) / 1e9;
+    }
+
+    private static Tensor randomTensor(Arena arena, int rows, int cols, SplittableRandom random) {
+        Tensor t = Tensor.allocate(arena, DType.F32, rows, cols);
+        MemorySegment seg = t.data();
+        for (long i = 0; i < (long) rows * cols; i++) {
+            seg.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (random.nextDouble() * 2 - 1));
+        }
+        return t;
+    }
+}

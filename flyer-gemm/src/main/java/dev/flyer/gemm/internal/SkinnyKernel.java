@@ -1,0 +1,131 @@
+package dev.flyer.gemm.internal;
+
+import dev.flyer.core.exec.ComputePool;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The kernel for few rows (decode, m &lt;= {@link #MAX_ROWS}): B is streamed once per group of
+ * four A rows straight from its FP8 codes, with no packing, so the product runs at the speed of
+ * reading one byte per weight.
+ *
+ * <p>Implementation notes: 16 codes load as bytes and widen to ints; the float whose bits are
+ * {@code (code & 0x7F) << 20 | (code & 0x80) << 24} is the E4M3 value times 2^-120 (subnormals
+ * included), so decoding is three integer ops and the 2^120 is folded into B's block scale. Each
+ * 128-wide K slice's partial sums are promoted into the accumulators times {@code sA * sB}, as in
+ * {@link PanelKernel}; lanes are reduced once per output at the end. Needs k to be a multiple of 16
+ * and 512-bit vectors; {@link #applies} says when.
+ */
+public final class SkinnyKernel {
+    public static final int MAX_ROWS = 8;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_128;
+    private static final float TWO_POW_120 = 0x1p120f;
+    private static final int COLS_PER_TILE = 16;
+
+    private SkinnyKernel() {}
+
+    /** Whether this kernel handles an FP8-B product of {@code rows} rows and depth {@code k}. */
+    public static boolean applies(int rows, int k, boolean bIsE4m3) {
+        return bIsE4m3 && rows <= MAX_ROWS && k % 16 == 0 && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
+    }
+
+    /**
+     * {@code out[r * n + j] (+)= sum_k a[r * k + kk] * B[j, kk]} promoted per slice, for B's codes
+     * in {@code b} (row {@code j} at byte {@code bBase + j * bStride}) and B's 128x128 block scales
+     * {@code bScale[(j / 128) * kBlocks + kb]}.
+     */
+    public static void run(float[] a, int rows, int k, float[] aScale, java.lang.foreign.MemorySegment b, long bBase,
+                           long bStride, float[] bScale, int n, float[] out, boolean add) {
+        int kBlocks = (k + PanelKernel.K_BLOCK - 1) / PanelKernel.K_BLOCK;
+        int tiles = (n + COLS_PER_TILE - 1) / COLS_PER_TILE;
+        ComputePool.shared().parallelFor(tiles, (t, w) -> {
+            for (int j = t * COLS_PER_TILE; j < Math.min(n, (t + 1) * COLS_PER_TILE); j++) {
+                if (rows == 1) {
+                    single(a, k, kBlocks, aScale, b, bBase + j * bStride, bScale, j, out, add);
+                    continue;
+                }
+                for (int r0 = 0; r0 < rows; r0 += 4) {
+                    column(a, r0, Math.min(4, rows - r0), k, kBlocks, aScale, b, bBase + j * bStride, bScale, j, n,
+                            out, add);
+                }
+            }
+        });
+    }
+
+    private static void column(float[] a, int r0, int rows, int k, int kBlocks, float[] aScale,
+                               java.lang.foreign.MemorySegment b, long rowBase, float[] bScale, int j, int n,
+                               float[] out, boolean add) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector acc0 = z, acc1 = z, acc2 = z, acc3 = z;
+        int o1 = rows > 1 ? 1 : 0;
+        int o2 = rows > 2 ? 2 : 0;
+        int o3 = rows > 3 ? 3 : 0;
+        for (int kb = 0; kb < kBlocks; kb++) {
+            FloatVector p0 = z, p1 = z, p2 = z, p3 = z;
+            int end = Math.min(k, (kb + 1) * PanelKernel.K_BLOCK);
+            for (int kk = kb * PanelKernel.K_BLOCK; kk < end; kk += 16) {
+                FloatVector bv = decode(b, rowBase + kk);
+                p0 = FloatVector.fromArray(F, a, (r0) * k + kk).fma(bv, p0);
+                p1 = FloatVector.fromArray(F, a, (r0 + o1) * k + kk).fma(bv, p1);
+                p2 = FloatVector.fromArray(F, a, (r0 + o2) * k + kk).fma(bv, p2);
+                p3 = FloatVector.fromArray(F, a, (r0 + o3) * k + kk).fma(bv, p3);
+            }
+            float sb = bScale[(j / PanelKernel.K_BLOCK) * kBlocks + kb] * TWO_POW_120;
+            acc0 = p0.fma(FloatVector.broadcast(F, aScale[r0 * kBlocks + kb] * sb), acc0);
+            acc1 = p1.fma(FloatVector.broadcast(F, aScale[(r0 + o1) * kBlocks + kb] * sb), acc1);
+            acc2 = p2.fma(FloatVector.broadcast(F, aScale[(r0 + o2) * kBlocks + kb] * sb), acc2);
+            acc3 = p3.fma(FloatVector.broadcast(F, aScale[(r0 + o3) * kBlocks + kb] * sb), acc3);
+        }
+        put(out, r0 * n + j, acc0, add);
+        if (rows > 1) {
+            put(out, (r0 + 1) * n + j, acc1, add);
+        }
+        if (rows > 2) {
+            put(out, (r0 + 2) * n + j, acc2, add);
+        }
+        if (rows > 3) {
+            put(out, (r0 + 3) * n + j, acc3, add);
+        }
+    }
+
+    /** One A row (m = 1): two independent chains per slice, one decode per 16 weights. */
+    private static void single(float[] a, int k, int kBlocks, float[] aScale, java.lang.foreign.MemorySegment b,
+                               long rowBase, float[] bScale, int j, float[] out, boolean add) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector acc = z;
+        for (int kb = 0; kb < kBlocks; kb++) {
+            FloatVector p0 = z;
+            FloatVector p1 = z;
+            int kk = kb * PanelKernel.K_BLOCK;
+            int end = Math.min(k, (kb + 1) * PanelKernel.K_BLOCK);
+            for (; kk + 32 <= end; kk += 32) {
+                p0 = FloatVector.fromArray(F, a, kk).fma(decode(b, rowBase + kk), p0);
+                p1 = FloatVector.fromArray(F, a, kk + 16).fma(decode(b, rowBase + kk + 16), p1);
+            }
+            for (; kk < end; kk += 16) {
+                p0 = FloatVector.fromArray(F, a, kk).fma(decode(b, rowBase + kk), p0);
+            }
+            float s = aScale[kb] * bScale[(j / PanelKernel.K_BLOCK) * kBlocks + kb] * TWO_POW_120;
+            acc = p0.add(p1).fma(FloatVector.broadcast(F, s), acc);
+        }
+        put(out, j, acc, add);
+    }
+
+    /** 16 E4M3 codes at {@code at} as floats times 2^-120. */
+    private static FloatVector decode(java.lang.foreign.MemorySegment b, long at) {
+        IntVector codes = ((IntVector) ByteVector.fromMemorySegment(B8, b, at, java.nio.ByteOrder.LITTLE_ENDIAN)
+                .castShape(I, 0)).and(0xFF);
+        return codes.and(0x7F).lanewise(VectorOperators.LSHL, 20)
+                .or(codes.and(0x80).lanewise(VectorOperators.LSHL, 24)).reinterpretAsFloats();
+    }
+
+    private static void put(float[] out, int at, FloatVector acc, boolean add) {
+        float v = acc.reduceLanes(VectorOperators.ADD);
+        out[at] = add ? out[at] + v : v;
+    }
+}
