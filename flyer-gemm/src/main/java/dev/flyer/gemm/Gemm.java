@@ -135,6 +135,64 @@ public final class Gemm {
         }
     }
 
+    /**
+     * K-grouped TN (weight gradients): for each group {@code g}, {@code D[g] = A_gᵀ · B_g (+ C[g])}
+     * where {@code A_g} and {@code B_g} are the group's {@code kSizes[g]} consecutive rows of
+     * {@code a [K_total, m]} and {@code b [K_total, n]}; both carry one scale per 128 rows of K and
+     * per column ({@code 128x1} groups). Each group's K must be a multiple of 128 (0 is an empty
+     * group: {@code D[g] = C[g]} or zeros).
+     *
+     * <p>Each group's operands are transposed into the NT layout (a copy per call; this is the
+     * training path, not the decode path) and run through the same kernel.
+     */
+    public static void fp8KGroupedTn(QuantizedTensor a, QuantizedTensor b, int[] kSizes, Tensor[] d, Tensor[] c) {
+        for (var q : new QuantizedTensor[] {a, b}) {
+            if (q.values().dtype() != DType.F8_E4M3 || q.groupRows() != 128 || q.groupCols() != 1) {
+                throw new IllegalArgumentException((q == a ? "A" : "B") + " must be F8_E4M3 with 128x1 scale groups, got "
+                        + q.values().dtype() + " with " + q.groupRows() + "x" + q.groupCols());
+            }
+        }
+        long kTotal = a.values().size(0);
+        if (b.values().size(0) != kTotal) {
+            throw new IllegalArgumentException("A has K_total = " + kTotal + " but B has " + b.values().size(0));
+        }
+        if (d.length != kSizes.length || (c != null && c.length != kSizes.length)) {
+            throw new IllegalArgumentException(kSizes.length + " groups but " + d.length + " outputs");
+        }
+        long sum = 0;
+        for (int g = 0; g < kSizes.length; g++) {
+            if (kSizes[g] < 0 || kSizes[g] % 128 != 0) {
+                throw new IllegalArgumentException("k_sizes[" + g + "] = " + kSizes[g] + " is not a non-negative multiple of 128");
+            }
+            sum += kSizes[g];
+            checkOutput(d[g], a.values().size(1), b.values().size(1));
+        }
+        if (sum != kTotal) {
+            throw new IllegalArgumentException("k_sizes add up to " + sum + " but K_total = " + kTotal);
+        }
+        int m = Math.toIntExact(a.values().size(1));
+        int n = Math.toIntExact(b.values().size(1));
+        long k0 = 0;
+        for (int g = 0; g < kSizes.length; g++) {
+            float[] out = GemmRunner.outBuffer(m * n);
+            if (c != null && c[g] != null) {
+                checkOutput(c[g], m, n);
+                GemmRunner.load(c[g], 0, m, n, out);
+            } else {
+                Arrays.fill(out, 0, m * n, 0f);
+            }
+            if (kSizes[g] > 0 && m > 0 && n > 0) {
+                try (java.lang.foreign.Arena scratch = java.lang.foreign.Arena.ofShared()) {
+                    QuantizedTensor at = KGrouped.transpose(a, k0, kSizes[g], scratch);
+                    QuantizedTensor bt = KGrouped.transpose(b, k0, kSizes[g], scratch);
+                    GemmRunner.nt(Operand.of(at), 0, m, Operand.of(bt), out, true);
+                }
+            }
+            GemmRunner.store(out, m, n, d[g], 0);
+            k0 += kSizes[g];
+        }
+    }
+
     private static void dense(Operand a, Operand b, Tensor d, Tensor c) {
         long m = a.values().size(0);
         long n = b.values().size(0);

@@ -237,6 +237,50 @@ class GemmTest {
         }
     }
 
+    QuantizedTensor quantizeKMajor(Tensor x) {
+        QuantizedTensor q = new QuantizedTensor(Tensor.allocate(arena, DType.F8_E4M3, x.shape()),
+                Tensor.allocate(arena, DType.F32, x.size(0) / 128, x.size(1)), 128, 1);
+        Fp8Quantizer.quantize(x, q, false);
+        return q;
+    }
+
+    @Test
+    void kGroupedWeightGradientsIncludingAnEmptyGroup() {
+        int m = 5;
+        int n = 40;
+        int[] kSizes = {128, 0, 256};
+        QuantizedTensor a = quantizeKMajor(gaussian(DType.F32, 384, m));
+        QuantizedTensor b = quantizeKMajor(gaussian(DType.F32, 384, n));
+        Tensor[] d = new Tensor[3];
+        Tensor[] c = new Tensor[3];
+        for (int g = 0; g < 3; g++) {
+            d[g] = Tensor.allocate(arena, DType.F32, m, n);
+            c[g] = gaussian(DType.F32, m, n);
+        }
+        Gemm.fp8KGroupedTn(a, b, kSizes, d, c);
+        int k0 = 0;
+        for (int g = 0; g < 3; g++) {
+            int from = k0;
+            int len = kSizes[g];
+            double[] ref = new double[m * n];
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double s = c[g].getFloat(i, j);
+                    for (int kk = from; kk < from + len; kk++) {
+                        s += dequantized(a).get(kk, i) * dequantized(b).get(kk, j);
+                    }
+                    ref[i * n + j] = s;
+                }
+            }
+            assertThat(diff(values(d[g]), ref)).as("group %d", g).isLessThan(1e-6);
+            k0 += len;
+        }
+        assertThatThrownBy(() -> Gemm.fp8KGroupedTn(a, b, new int[] {128, 200, 56}, d, null))
+                .hasMessageContaining("k_sizes[1] = 200 is not a non-negative multiple of 128");
+        assertThatThrownBy(() -> Gemm.fp8KGroupedTn(a, b, new int[] {128, 128, 0}, d, null))
+                .hasMessageContaining("k_sizes add up to 256 but K_total = 384");
+    }
+
     @Test
     void badInputIsRejectedWithTheArgumentNamed() {
         QuantizedTensor a = Fp8Quantizer.perTokenGroup(gaussian(DType.F32, 4, 256), 128, false, arena);

@@ -19,7 +19,7 @@ import java.lang.foreign.ValueLayout;
  * are per thread and grow to the largest call, so steady-state calls allocate no FP32 buffers.
  */
 public final class GemmRunner {
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[5][0]);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[6][0]);
 
     private GemmRunner() {}
 
@@ -73,10 +73,12 @@ public final class GemmRunner {
             int col0 = p * PanelKernel.PANEL;
             int cols = Math.min(PanelKernel.PANEL, n - col0);
             float[] panel = scratch(2, k * PanelKernel.PANEL);
-            float[] bScale = new float[kBlocks];
+            float[] bScale = scratch(5, kBlocks * PanelKernel.PANEL);
             packPanel(b, col0, cols, k, panel);
             for (int kb = 0; kb < kBlocks; kb++) {
-                bScale[kb] = b.scale(col0, (long) kb * PanelKernel.K_BLOCK);
+                for (int c = 0; c < PanelKernel.PANEL; c++) {
+                    bScale[kb * PanelKernel.PANEL + c] = c < cols ? b.scale(col0 + c, (long) kb * PanelKernel.K_BLOCK) : 0f;
+                }
             }
             for (int r = 0; r < rows; r += PanelKernel.MR) {
                 PanelKernel.tile(aRows, r, Math.min(PanelKernel.MR, rows - r), k, aScale, kBlocks, panel, bScale, 0,

@@ -12,8 +12,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Implementation notes: the panel holds B's 32 columns decoded to FP32 and packed K-major
  * ({@code panel[k * 32 + c]}), so one K step loads two 16-lane vectors of B and broadcasts one A
  * value per row: 8 FMAs per step, 8 partial and 8 accumulator registers. Scales are per row and
- * slice for A ({@code aScale[row * kBlocks + kb]}) and per slice for the panel's 128-column B
- * block ({@code bScale[kb]}). Rows beyond {@code rows} and columns beyond {@code cols} are not
+ * slice for A ({@code aScale[row * kBlocks + kb]}) and per slice and column for B
+ * ({@code bScale[kb * 32 + c]}: equal across a 128-row weight block, distinct for per-row scales). Rows beyond {@code rows} and columns beyond {@code cols} are not
  * written.
  */
 public final class PanelKernel {
@@ -31,7 +31,7 @@ public final class PanelKernel {
      *
      * @param a decoded A rows, {@code a[row * k + kk]}
      * @param aScale A scales, {@code aScale[row * kBlocks + kb]}
-     * @param bScale the panel's B-block scales, {@code bScale[bScaleOffset + kb]}
+     * @param bScale the panel's B scales, {@code bScale[bScaleOffset + kb * 32 + c]}
      */
     public static void tile(float[] a, int row0, int rows, int k, float[] aScale, int kBlocks, float[] panel,
                             float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols, boolean add) {
@@ -72,23 +72,20 @@ public final class PanelKernel {
                 p30 = x3.fma(b0, p30);
                 p31 = x3.fma(b1, p31);
             }
-            float sb = bScale[bScaleOffset + kb];
-            float s0 = aScale[row0 * kBlocks + kb] * sb;
-            float s1 = aScale[(row0 + r1) * kBlocks + kb] * sb;
-            float s2 = aScale[(row0 + r2) * kBlocks + kb] * sb;
-            float s3 = aScale[(row0 + r3) * kBlocks + kb] * sb;
-            FloatVector v0 = FloatVector.broadcast(F, s0);
-            FloatVector v1 = FloatVector.broadcast(F, s1);
-            FloatVector v2 = FloatVector.broadcast(F, s2);
-            FloatVector v3 = FloatVector.broadcast(F, s3);
-            d00 = p00.fma(v0, d00);
-            d01 = p01.fma(v0, d01);
-            d10 = p10.fma(v1, d10);
-            d11 = p11.fma(v1, d11);
-            d20 = p20.fma(v2, d20);
-            d21 = p21.fma(v2, d21);
-            d30 = p30.fma(v3, d30);
-            d31 = p31.fma(v3, d31);
+            FloatVector sb0 = FloatVector.fromArray(F, bScale, bScaleOffset + kb * PANEL);
+            FloatVector sb1 = FloatVector.fromArray(F, bScale, bScaleOffset + kb * PANEL + L);
+            float s0 = aScale[row0 * kBlocks + kb];
+            float s1 = aScale[(row0 + r1) * kBlocks + kb];
+            float s2 = aScale[(row0 + r2) * kBlocks + kb];
+            float s3 = aScale[(row0 + r3) * kBlocks + kb];
+            d00 = p00.fma(sb0.mul(s0), d00);
+            d01 = p01.fma(sb1.mul(s0), d01);
+            d10 = p10.fma(sb0.mul(s1), d10);
+            d11 = p11.fma(sb1.mul(s1), d11);
+            d20 = p20.fma(sb0.mul(s2), d20);
+            d21 = p21.fma(sb1.mul(s2), d21);
+            d30 = p30.fma(sb0.mul(s3), d30);
+            d31 = p31.fma(sb1.mul(s3), d31);
         }
         store(d00, d01, out, row0 * ldOut + col0, cols, add);
         if (rows > 1) {
@@ -131,7 +128,7 @@ public final class PanelKernel {
                     for (int kk = kb * K_BLOCK; kk < Math.min(k, (kb + 1) * K_BLOCK); kk++) {
                         partial = Math.fma(a[(row0 + r) * k + kk], panel[kk * PANEL + c], partial);
                     }
-                    acc = Math.fma(partial, aScale[(row0 + r) * kBlocks + kb] * bScale[bScaleOffset + kb], acc);
+                    acc = Math.fma(partial, bScale[bScaleOffset + kb * PANEL + c] * aScale[(row0 + r) * kBlocks + kb], acc);
                 }
                 int at = (row0 + r) * ldOut + col0 + c;
                 out[at] = add ? out[at] + acc : acc;
