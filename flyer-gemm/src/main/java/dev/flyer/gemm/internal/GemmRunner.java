@@ -19,7 +19,7 @@ import java.lang.foreign.ValueLayout;
  * are per thread and grow to the largest call, so steady-state calls allocate no FP32 buffers.
  */
 public final class GemmRunner {
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[6][0]);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[8][0]);
 
     private GemmRunner() {}
 
@@ -54,9 +54,18 @@ public final class GemmRunner {
         float[] aRows = scratch(0, rows * k);
         float[] aScale = scratch(1, rows * kBlocks);
         decodeRows(a, rowOffset, rows, k, aRows, 0);
-        for (int r = 0; r < rows; r++) {
-            for (int kb = 0; kb < kBlocks; kb++) {
-                aScale[r * kBlocks + kb] = a.scale(rowOffset + r, (long) kb * PanelKernel.K_BLOCK);
+        QuantizedTensor aq = a.quantized();
+        if (aq == null) {
+            java.util.Arrays.fill(aScale, 0, rows * kBlocks, 1f);
+        } else {
+            float[] raw = scratch(7, Math.toIntExact(aq.scales().numel()));
+            readScales(aq.scales(), raw);
+            int cols = Math.toIntExact(aq.scales().size(1));
+            for (int r = 0; r < rows; r++) {
+                for (int kb = 0; kb < kBlocks; kb++) {
+                    aScale[r * kBlocks + kb] = raw[(int) ((rowOffset + r) / aq.groupRows()) * cols
+                            + kb * PanelKernel.K_BLOCK / aq.groupCols()];
+                }
             }
         }
         Tensor bv = b.values();
@@ -69,6 +78,12 @@ public final class GemmRunner {
             return;
         }
         int panels = (n + PanelKernel.PANEL - 1) / PanelKernel.PANEL;
+        QuantizedTensor bq = b.quantized();
+        float[] blockScales = bq == null ? null : scratch(6, Math.toIntExact(bq.scales().numel()));
+        if (bq != null) {
+            readScales(bq.scales(), blockScales);
+        }
+        int scaleCols = bq == null ? 0 : Math.toIntExact(bq.scales().size(1));
         ComputePool.shared().parallelFor(panels, (p, worker) -> {
             int col0 = p * PanelKernel.PANEL;
             int cols = Math.min(PanelKernel.PANEL, n - col0);
@@ -77,7 +92,8 @@ public final class GemmRunner {
             packPanel(b, col0, cols, k, panel);
             for (int kb = 0; kb < kBlocks; kb++) {
                 for (int c = 0; c < PanelKernel.PANEL; c++) {
-                    bScale[kb * PanelKernel.PANEL + c] = c < cols ? b.scale(col0 + c, (long) kb * PanelKernel.K_BLOCK) : 0f;
+                    bScale[kb * PanelKernel.PANEL + c] = c >= cols ? 0f : bq == null ? 1f
+                            : blockScales[(col0 + c) / bq.groupRows() * scaleCols + kb * PanelKernel.K_BLOCK / bq.groupCols()];
                 }
             }
             for (int r = 0; r < rows; r += PanelKernel.MR) {
