@@ -25,9 +25,9 @@ import picocli.CommandLine.Option;
 
 /** {@code flyer dualpipe train}: the DualPipe example trained for real, checked against the sequential reference. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train MLP stages with DualPipe or DualPipeV across ranks (processes through flyer launch,",
-            "or threads with --in-process); print losses vs the sequential reference, step time, and the",
-            "bubble measured vs simulated."})
+        description = {"Train MLP stages with DualPipe/DualPipeV and check them against the reference.",
+            "Ranks are processes through flyer launch (or threads with --in-process); prints losses vs the",
+            "sequential reference, step time, and the bubble measured vs simulated."})
 public final class DualPipeTrain implements Callable<Integer> {
     /** The job's settings, shared by train and its workers. */
     static final class JobOptions {

@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code flyer eplb [FILE]}: the expert-parallel load balancer on JSON input. */
 @Command(name = "eplb", mixinStandardHelpOptions = true,
-        description = {"Expert-parallel load balancer (deepseek-ai/EPLB rebalance_experts).",
+        description = {"Expert-parallel load balancer (EPLB's rebalance_experts).",
             "Reads {\"weight\": [[...]], \"num_replicas\": R, \"num_groups\": G, \"num_nodes\": N, \"num_gpus\": P}",
             "(or an array of them) and prints {\"phy2log\", \"log2phy\", \"logcnt\"} (an array for an array)."})
 public final class EplbCommand implements Callable<Integer> {

@@ -11,8 +11,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code flyer launch -n N [--nodes M --node-rank R --master host:port] -- SUBCOMMAND ...}. */
 @Command(name = "launch", mixinStandardHelpOptions = true,
-        description = {"Start N local ranks of a flyer subcommand (torchrun-style environment: RANK, WORLD_SIZE,",
-            "LOCAL_RANK, MASTER_ADDR, MASTER_PORT), prefix their output with the rank, stop all if one fails."})
+        description = {"Start N local ranks of a flyer subcommand, torchrun-style.",
+            "Sets RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT; prefixes each line",
+            "with its rank; stops all ranks when one fails and exits with its status."})
 public final class LaunchCommand implements Callable<Integer> {
     @Option(names = {"-n", "--nproc-per-node"}, required = true, description = "Processes on this node.")
     int procs;
