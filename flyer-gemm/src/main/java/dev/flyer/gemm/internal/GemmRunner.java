@@ -21,9 +21,6 @@ import java.lang.foreign.ValueLayout;
 public final class GemmRunner {
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[8][0]);
 
-    /** K values packed per panel at a time: 512 x 32 floats = 64 KiB, resident in L2 while all rows use it. */
-    private static final int K_CHUNK = 512;
-
     private GemmRunner() {}
 
     /** A matrix operand: values (FP8, BF16 or F32, row-contiguous) and, for FP8, scales. */
@@ -90,21 +87,18 @@ public final class GemmRunner {
         ComputePool.shared().parallelFor(panels, (p, worker) -> {
             int col0 = p * PanelKernel.PANEL;
             int cols = Math.min(PanelKernel.PANEL, n - col0);
-            float[] panel = scratch(2, Math.min(k, K_CHUNK) * PanelKernel.PANEL);
+            float[] panel = scratch(2, k * PanelKernel.PANEL);
             float[] bScale = scratch(5, kBlocks * PanelKernel.PANEL);
+            packPanel(b, col0, cols, k, panel);
             for (int kb = 0; kb < kBlocks; kb++) {
                 for (int c = 0; c < PanelKernel.PANEL; c++) {
                     bScale[kb * PanelKernel.PANEL + c] = c >= cols ? 0f : bq == null ? 1f
                             : blockScales[(col0 + c) / bq.groupRows() * scaleCols + kb * PanelKernel.K_BLOCK / bq.groupCols()];
                 }
             }
-            for (int kFrom = 0; kFrom < k; kFrom += K_CHUNK) {
-                int kTo = Math.min(k, kFrom + K_CHUNK);
-                packPanel(b, col0, cols, kFrom, kTo, panel);
-                for (int r = 0; r < rows; r += PanelKernel.MR) {
-                    PanelKernel.tile(aRows, r, Math.min(PanelKernel.MR, rows - r), k, kFrom, kTo, aScale, kBlocks, panel,
-                            bScale, 0, out, n, col0, cols, add || kFrom > 0);
-                }
+            for (int r = 0; r < rows; r += PanelKernel.MR) {
+                PanelKernel.tile(aRows, r, Math.min(PanelKernel.MR, rows - r), k, aScale, kBlocks, panel, bScale, 0,
+                        out, n, col0, cols, add);
             }
         });
     }
@@ -134,40 +128,33 @@ public final class GemmRunner {
 
     /** Decodes row {@code row} of {@code v} into {@code dst[at .. at + k)}. */
     static void decodeRow(Tensor v, long row, int k, float[] dst, int at) {
-        decodeRow(v, row, 0, k, dst, at);
-    }
-
-    /** Decodes {@code len} values of row {@code row} from column {@code from} into {@code dst[at ..]}. */
-    static void decodeRow(Tensor v, long row, int from, int len, float[] dst, int at) {
         if (v.stride(1) != 1) {
             throw new IllegalArgumentException("operand rows must be contiguous (stride 1 along k), got strides "
                     + java.util.Arrays.toString(v.strides()));
         }
         MemorySegment seg = v.segment();
-        long base = v.byteOffset(row, 0) + (long) from * v.dtype().byteSize();
+        long base = v.byteOffset(row, 0);
         MemorySegment tmp = MemorySegment.ofArray(dst);
         switch (v.dtype()) {
-            case F8_E4M3 -> Fp8Format.E4M3FN.decode(seg, base, tmp, at * 4L, len);
-            case F8_E5M2 -> Fp8Format.E5M2.decode(seg, base, tmp, at * 4L, len);
-            case BF16 -> Bf16.decode(seg, base, tmp, at * 4L, len);
-            case F32 -> MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED, base, dst, at, len);
+            case F8_E4M3 -> Fp8Format.E4M3FN.decode(seg, base, tmp, at * 4L, k);
+            case F8_E5M2 -> Fp8Format.E5M2.decode(seg, base, tmp, at * 4L, k);
+            case BF16 -> Bf16.decode(seg, base, tmp, at * 4L, k);
+            case F32 -> MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED, base, dst, at, k);
             default -> throw new IllegalArgumentException("operand dtype must be F8_E4M3, F8_E5M2, BF16 or F32, got "
                     + v.dtype());
         }
     }
 
-    /** Packs B's columns {@code col0 ..} over {@code [kFrom, kTo)} K-major: {@code panel[(kk - kFrom) * 32 + c]}. */
-    private static void packPanel(Operand b, int col0, int cols, int kFrom, int kTo, float[] panel) {
-        int len = kTo - kFrom;
-        float[] row = scratch(3, len);
+    private static void packPanel(Operand b, int col0, int cols, int k, float[] panel) {
+        float[] row = scratch(3, k);
         for (int c = 0; c < PanelKernel.PANEL; c++) {
             if (c < cols) {
-                decodeRow(b.values(), col0 + c, kFrom, len, row, 0);
-                for (int kk = 0; kk < len; kk++) {
+                decodeRow(b.values(), col0 + c, k, row, 0);
+                for (int kk = 0; kk < k; kk++) {
                     panel[kk * PanelKernel.PANEL + c] = row[kk];
                 }
             } else {
-                for (int kk = 0; kk < len; kk++) {
+                for (int kk = 0; kk < k; kk++) {
                     panel[kk * PanelKernel.PANEL + c] = 0f;
                 }
             }

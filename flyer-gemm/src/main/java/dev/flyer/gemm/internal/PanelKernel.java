@@ -35,28 +35,15 @@ public final class PanelKernel {
      */
     public static void tile(float[] a, int row0, int rows, int k, float[] aScale, int kBlocks, float[] panel,
                             float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols, boolean add) {
-        tile(a, row0, rows, k, 0, k, aScale, kBlocks, panel, bScale, bScaleOffset, out, ldOut, col0, cols, add);
-    }
-
-    /**
-     * As {@link #tile(float[], int, int, int, float[], int, float[], float[], int, float[], int, int, int, boolean)}
-     * over the K range {@code [kFrom, kTo)} only ({@code kFrom} a multiple of 128), with the panel
-     * holding just that range ({@code panel[(kk - kFrom) * 32 + c]}).
-     */
-    public static void tile(float[] a, int row0, int rows, int k, int kFrom, int kTo, float[] aScale, int kBlocks,
-                            float[] panel, float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols,
-                            boolean add) {
         if (L == 16) {
-            tile16(a, row0, rows, k, kFrom, kTo, aScale, kBlocks, panel, bScale, bScaleOffset, out, ldOut, col0, cols, add);
+            tile16(a, row0, rows, k, aScale, kBlocks, panel, bScale, bScaleOffset, out, ldOut, col0, cols, add);
         } else {
-            scalarTile(a, row0, rows, k, kFrom, kTo, aScale, kBlocks, panel, bScale, bScaleOffset, out, ldOut, col0,
-                    cols, add);
+            scalarTile(a, row0, rows, k, aScale, kBlocks, panel, bScale, bScaleOffset, out, ldOut, col0, cols, add);
         }
     }
 
-    private static void tile16(float[] a, int row0, int rows, int k, int kFrom, int kTo, float[] aScale, int kBlocks,
-                               float[] panel, float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0,
-                               int cols, boolean add) {
+    private static void tile16(float[] a, int row0, int rows, int k, float[] aScale, int kBlocks, float[] panel,
+                               float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols, boolean add) {
         FloatVector z = FloatVector.zero(F);
         FloatVector d00 = z, d01 = z, d10 = z, d11 = z, d20 = z, d21 = z, d30 = z, d31 = z;
         int r1 = rows > 1 ? 1 : 0;
@@ -66,12 +53,12 @@ public final class PanelKernel {
         int a1 = (row0 + r1) * k;
         int a2 = (row0 + r2) * k;
         int a3 = (row0 + r3) * k;
-        for (int kb = kFrom / K_BLOCK; kb * K_BLOCK < kTo; kb++) {
+        for (int kb = 0; kb < kBlocks; kb++) {
             FloatVector p00 = z, p01 = z, p10 = z, p11 = z, p20 = z, p21 = z, p30 = z, p31 = z;
-            int end = Math.min(kTo, (kb + 1) * K_BLOCK);
+            int end = Math.min(k, (kb + 1) * K_BLOCK);
             for (int kk = kb * K_BLOCK; kk < end; kk++) {
-                FloatVector b0 = FloatVector.fromArray(F, panel, (kk - kFrom) * PANEL);
-                FloatVector b1 = FloatVector.fromArray(F, panel, (kk - kFrom) * PANEL + L);
+                FloatVector b0 = FloatVector.fromArray(F, panel, kk * PANEL);
+                FloatVector b1 = FloatVector.fromArray(F, panel, kk * PANEL + L);
                 FloatVector x0 = FloatVector.broadcast(F, a[a0 + kk]);
                 p00 = x0.fma(b0, p00);
                 p01 = x0.fma(b1, p01);
@@ -131,16 +118,15 @@ public final class PanelKernel {
     }
 
     /** The same promotion order without vectors (machines whose vectors are narrower than 512 bits). */
-    static void scalarTile(float[] a, int row0, int rows, int k, int kFrom, int kTo, float[] aScale, int kBlocks,
-                           float[] panel, float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols,
-                           boolean add) {
+    static void scalarTile(float[] a, int row0, int rows, int k, float[] aScale, int kBlocks, float[] panel,
+                           float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols, boolean add) {
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
                 float acc = 0;
-                for (int kb = kFrom / K_BLOCK; kb * K_BLOCK < kTo; kb++) {
+                for (int kb = 0; kb < kBlocks; kb++) {
                     float partial = 0;
-                    for (int kk = kb * K_BLOCK; kk < Math.min(kTo, (kb + 1) * K_BLOCK); kk++) {
-                        partial = Math.fma(a[(row0 + r) * k + kk], panel[(kk - kFrom) * PANEL + c], partial);
+                    for (int kk = kb * K_BLOCK; kk < Math.min(k, (kb + 1) * K_BLOCK); kk++) {
+                        partial = Math.fma(a[(row0 + r) * k + kk], panel[kk * PANEL + c], partial);
                     }
                     acc = Math.fma(partial, bScale[bScaleOffset + kb * PANEL + c] * aScale[(row0 + r) * kBlocks + kb], acc);
                 }
