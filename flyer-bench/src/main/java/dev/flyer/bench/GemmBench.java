@@ -37,6 +37,11 @@ public final class GemmBench {
 
     private GemmBench() {}
 
+    /** Progress steps of {@link #run}. */
+    public static int steps(boolean quick) {
+        return shapes(quick).size() + 2;
+    }
+
     public static List<Shape> shapes(boolean quick) {
         List<Shape> out = new ArrayList<>();
         if (quick) {
@@ -82,10 +87,53 @@ public final class GemmBench {
             report.add(new BenchRow("geometric mean over " + ratios + " shapes", "ratio", Math.exp(logRatio / ratios), 1,
                     "OpenBLAS = 1", Double.NaN));
         }
+        progress.step("run-time specialisation A/B");
+        specialisation(report, quick);
         if (System.getenv("OPENBLAS_CORETYPE") != null) {
             report.note("OPENBLAS_CORETYPE=" + System.getenv("OPENBLAS_CORETYPE") + " pins OpenBLAS's kernels on this machine");
         }
         return report;
+    }
+
+    /**
+     * DeepGEMM's JIT idea, measured: the few-row kernel specialised per k (hidden classes made with
+     * the classfile API) against the generic kernel on decode shapes, and the cold start of each V3
+     * depth (copy made, then its first call).
+     */
+    private static void specialisation(BenchReport report, boolean quick) {
+        int[][] shapes = quick ? new int[][] {{1, 2112, 7168}, {4, 7168, 2048}}
+                : new int[][] {{1, 2112, 7168}, {4, 2112, 7168}, {1, 7168, 2048}, {4, 7168, 2048}, {8, 576, 7168}};
+        try (Arena arena = Arena.ofShared()) {
+            SplittableRandom random = new SplittableRandom(7);
+            for (int[] s : shapes) {
+                QuantizedTensor a = Fp8Quantizer.perTokenGroup(randomTensor(arena, s[0], s[2], random), 128, false, arena);
+                QuantizedTensor b = Fp8Quantizer.perBlock(randomTensor(arena, s[1], s[2], random), 128, false, arena);
+                Tensor d = Tensor.allocate(arena, DType.F32, s[0], s[1]);
+                double flops = 2.0 * s[0] * s[1] * s[2];
+                Gemm.useSpecializedKernels(true);
+                try {
+                    Gemm.clearSpecializedKernels();
+                    long t0 = System.nanoTime();
+                    Gemm.fp8Nt(a, b, d);
+                    double coldMs = (System.nanoTime() - t0) / 1e6;
+                    // alternate A and B so a noisy neighbour hurts both alike; keep each one's best
+                    double generic = 0;
+                    double special = 0;
+                    for (int round = 0; round < 3; round++) {
+                        Gemm.useSpecializedKernels(false);
+                        generic = Math.max(generic, flops / Measure.bestSeconds(() -> Gemm.fp8Nt(a, b, d), 150_000_000L, 5) / 1e9);
+                        Gemm.useSpecializedKernels(true);
+                        special = Math.max(special, flops / Measure.bestSeconds(() -> Gemm.fp8Nt(a, b, d), 150_000_000L, 5) / 1e9);
+                    }
+                    String shape = "m=" + s[0] + " n=" + s[1] + " k=" + s[2];
+                    report.add(new BenchRow("specialised k, " + shape, "GFLOP/s", special, generic, "generic kernel",
+                            Double.NaN));
+                    report.add(BenchRow.of("specialised k, cold start (copy + first call), " + shape, "ms", coldMs));
+                } finally {
+                    Gemm.useSpecializedKernels(false);
+                }
+            }
+        }
     }
 
     /**

@@ -29,6 +29,20 @@ public final class Gemm {
 
     private Gemm() {}
 
+    /**
+     * Switches the few-row FP8 kernel between the generic copy (default) and copies specialised
+     * per depth k at run time (classfile-generated hidden classes, DeepGEMM's JIT idea); for A/B
+     * measurements, see {@code flyer bench gemm}.
+     */
+    public static void useSpecializedKernels(boolean on) {
+        dev.flyer.gemm.internal.Specializer.setEnabled(on);
+    }
+
+    /** Drops the specialised copies made so far, so the next call of each shape pays its cold start again. */
+    public static void clearSpecializedKernels() {
+        dev.flyer.gemm.internal.Specializer.clear();
+    }
+
     /** FP8 dense NT: {@code D = A · Bᵀ}. */
     public static void fp8Nt(QuantizedTensor a, QuantizedTensor b, Tensor d) {
         fp8Nt(a, b, d, null);

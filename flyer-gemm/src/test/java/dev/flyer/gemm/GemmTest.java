@@ -282,6 +282,23 @@ class GemmTest {
     }
 
     @Test
+    void specialisedKernelsGiveTheGenericKernelsResultsBitForBit() {
+        QuantizedTensor a = Fp8Quantizer.perTokenGroup(gaussian(DType.F32, 3, 384), 128, false, arena);
+        QuantizedTensor b = Fp8Quantizer.perBlock(gaussian(DType.F32, 70, 384), 128, false, arena);
+        Tensor generic = Tensor.allocate(arena, DType.F32, 3, 70);
+        Tensor special = Tensor.allocate(arena, DType.F32, 3, 70);
+        Gemm.fp8Nt(a, b, generic);
+        try {
+            Gemm.useSpecializedKernels(true);
+            Gemm.clearSpecializedKernels();
+            Gemm.fp8Nt(a, b, special);
+        } finally {
+            Gemm.useSpecializedKernels(false);
+        }
+        assertThat(special.toFloatArray()).isEqualTo(generic.toFloatArray());
+    }
+
+    @Test
     void badInputIsRejectedWithTheArgumentNamed() {
         QuantizedTensor a = Fp8Quantizer.perTokenGroup(gaussian(DType.F32, 4, 256), 128, false, arena);
         QuantizedTensor b = Fp8Quantizer.perBlock(gaussian(DType.F32, 32, 256), 128, false, arena);

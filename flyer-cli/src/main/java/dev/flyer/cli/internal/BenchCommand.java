@@ -114,7 +114,7 @@ public final class BenchCommand extends CommandGroup {
 
         @Override
         public Integer call() throws IOException {
-            return common.run("bench gemm", dev.flyer.bench.GemmBench.shapes(common.quick).size(),
+            return common.run("bench gemm", dev.flyer.bench.GemmBench.steps(common.quick),
                     p -> dev.flyer.bench.GemmBench.run(common.quick, p));
         }
     }

@@ -73,8 +73,13 @@ public final class GemmRunner {
                 && b.quantized().groupRows() == PanelKernel.K_BLOCK && b.quantized().scales().size(1) == kBlocks) {
             float[] blockScales = scratch(3, Math.toIntExact(b.quantized().scales().numel()));
             readScales(b.quantized().scales(), blockScales);
-            SkinnyKernel.run(aRows, rows, k, aScale, bv.segment(), bv.byteOffset(0, 0), bv.stride(0), blockScales, n,
-                    out, add);
+            if (Specializer.enabled()) {
+                Specializer.run(aRows, rows, k, aScale, bv.segment(), bv.byteOffset(0, 0), bv.stride(0), blockScales, n,
+                        out, add);
+            } else {
+                SkinnyKernel.run(aRows, rows, k, aScale, bv.segment(), bv.byteOffset(0, 0), bv.stride(0), blockScales,
+                        n, out, add);
+            }
             return;
         }
         int panels = (n + PanelKernel.PANEL - 1) / PanelKernel.PANEL;

@@ -29,6 +29,14 @@ public final class SkinnyKernel {
 
     private SkinnyKernel() {}
 
+    /**
+     * The depth as the kernel sees it: the identity here; {@link Specializer} rewrites every call of
+     * it into the constant of one shape, so C2 compiles that copy with constant loop bounds.
+     */
+    static int kOf(int k) {
+        return k;
+    }
+
     /** Whether this kernel handles an FP8-B product of {@code rows} rows and depth {@code k}. */
     public static boolean applies(int rows, int k, boolean bIsE4m3) {
         return bIsE4m3 && rows <= MAX_ROWS && k % 16 == 0 && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
@@ -60,6 +68,8 @@ public final class SkinnyKernel {
     private static void column(float[] a, int r0, int rows, int k, int kBlocks, float[] aScale,
                                java.lang.foreign.MemorySegment b, long rowBase, float[] bScale, int j, int n,
                                float[] out, boolean add) {
+        k = kOf(k);
+        kBlocks = (k + PanelKernel.K_BLOCK - 1) / PanelKernel.K_BLOCK;
         FloatVector z = FloatVector.zero(F);
         FloatVector acc0 = z, acc1 = z, acc2 = z, acc3 = z;
         int o1 = rows > 1 ? 1 : 0;
@@ -96,6 +106,8 @@ public final class SkinnyKernel {
     /** One A row (m = 1): two independent chains per slice, one decode per 16 weights. */
     private static void single(float[] a, int k, int kBlocks, float[] aScale, java.lang.foreign.MemorySegment b,
                                long rowBase, float[] bScale, int j, float[] out, boolean add) {
+        k = kOf(k);
+        kBlocks = (k + PanelKernel.K_BLOCK - 1) / PanelKernel.K_BLOCK;
         FloatVector z = FloatVector.zero(F);
         FloatVector acc = z;
         for (int kb = 0; kb < kBlocks; kb++) {

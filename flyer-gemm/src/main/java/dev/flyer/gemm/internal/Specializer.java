@@ -1,0 +1,108 @@
+package dev.flyer.gemm.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.classfile.ClassFile;
+import java.lang.classfile.ClassModel;
+import java.lang.classfile.ClassTransform;
+import java.lang.classfile.CodeTransform;
+import java.lang.classfile.instruction.InvokeInstruction;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * DeepGEMM's JIT idea in Java terms: a copy of {@link SkinnyKernel} per depth {@code k}, made on
+ * first use with the {@code java.lang.classfile} API and defined as a hidden class, in which every
+ * {@code kOf(k)} call is replaced by the constant {@code k}; C2 then compiles that copy with
+ * constant loop bounds. Copies are cached by {@code k}.
+ *
+ * <p>Implementation notes: the transform rewrites {@code invokestatic SkinnyKernel.kOf(I)I} into
+ * {@code pop; ldc k}; everything else, lambdas included, is the generic kernel's bytecode, so both
+ * forms are one source. Whether this pays is measured by {@code flyer bench gemm} (specialised vs
+ * generic, alternating A and B, and the cold-start cost per shape). Measured on this project's
+ * 2-core Zen 5 machine: 1.09-1.36x the generic kernel on decode shapes in the alternating A/B of
+ * {@code flyer bench gemm}, but within +-7 % in a plain sequential run, and 150-250 ms of cold start
+ * per new k; until more runs settle it the generic kernel stays the default, and
+ * {@code -Dflyer.gemm.specialize=true} or {@code Gemm.useSpecializedKernels(true)} switches.
+ */
+public final class Specializer {
+    /** Whether {@link GemmRunner} uses the specialised copies (default from {@code -Dflyer.gemm.specialize}). */
+    private static volatile boolean enabled = Boolean.getBoolean("flyer.gemm.specialize");
+    private static final MethodType RUN = MethodType.methodType(void.class, float[].class, int.class, int.class,
+            float[].class, MemorySegment.class, long.class, long.class, float[].class, int.class, float[].class,
+            boolean.class);
+    private static final ConcurrentHashMap<Integer, MethodHandle> CACHE = new ConcurrentHashMap<>();
+    private static volatile byte[] template;
+
+    private Specializer() {}
+
+    public static boolean enabled() {
+        return enabled;
+    }
+
+    public static void setEnabled(boolean on) {
+        enabled = on;
+    }
+
+    /** {@link SkinnyKernel#run} specialised for depth {@code k} (created and cached on first use). */
+    public static MethodHandle skinny(int k) {
+        return CACHE.computeIfAbsent(k, Specializer::define);
+    }
+
+    /** Forgets the cached copies (to measure cold starts). */
+    public static void clear() {
+        CACHE.clear();
+    }
+
+    private static MethodHandle define(int k) {
+        try {
+            ClassFile cf = ClassFile.of();
+            ClassModel model = cf.parse(templateBytes());
+            String owner = SkinnyKernel.class.getName().replace('.', '/');
+            CodeTransform constantK = (builder, element) -> {
+                if (element instanceof InvokeInstruction call && call.owner().asInternalName().equals(owner)
+                        && call.name().equalsString("kOf")) {
+                    builder.pop();
+                    builder.ldc(k);
+                } else {
+                    builder.with(element);
+                }
+            };
+            byte[] bytes = cf.transformClass(model, ClassTransform.transformingMethodBodies(constantK));
+            MethodHandles.Lookup hidden = MethodHandles.privateLookupIn(SkinnyKernel.class, MethodHandles.lookup())
+                    .defineHiddenClass(bytes, true);
+            return hidden.findStatic(hidden.lookupClass(), "run", RUN);
+        } catch (ReflectiveOperationException | IOException e) {
+            throw new IllegalStateException("could not specialise the skinny kernel for k = " + k, e);
+        }
+    }
+
+    private static byte[] templateBytes() throws IOException {
+        byte[] bytes = template;
+        if (bytes == null) {
+            try (InputStream in = SkinnyKernel.class.getResourceAsStream("SkinnyKernel.class")) {
+                if (in == null) {
+                    throw new IOException("SkinnyKernel.class not found on the class path");
+                }
+                bytes = in.readAllBytes();
+            }
+            template = bytes;
+        }
+        return bytes;
+    }
+
+    /** Runs the specialised copy for {@code k} with {@link SkinnyKernel#run}'s arguments. */
+    public static void run(float[] a, int rows, int k, float[] aScale, MemorySegment b, long bBase, long bStride,
+                           float[] bScale, int n, float[] out, boolean add) {
+        try {
+            skinny(k).invokeExact(a, rows, k, aScale, b, bBase, bStride, bScale, n, out, add);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+}
