@@ -18,7 +18,9 @@ import java.util.SplittableRandom;
 /**
  * {@code flyer bench gemm}: FP8 GEMM GFLOP/s on DeepSeek-V3 shapes beside OpenBLAS
  * {@code cblas_sgemm} ({@code cblas_sgemv} at m = 1) on the same operands already dequantised to
- * FP32 (dequantisation not charged to the peer), against the machine's FMA peak.
+ * FP32 (dequantisation not charged to the peer), against the machine's FMA peak; a second row per
+ * shape gives the bytes each side must move (FP8 vs FP32 operands) per second against the STREAM
+ * copy bandwidth.
  *
  * <p>Shapes from DeepGEMM's README and tests: dense m x (n, k) for the V3 projections, and the
  * grouped MoE layouts on the expert shapes. Row names carry {@code layout=... m=... n=... k=...}.
@@ -77,6 +79,9 @@ public final class GemmBench {
             progress.step(s.name());
             double[] r = measure(s, blas, quick);
             report.add(new BenchRow(s.name(), "GFLOP/s", r[0], r[1], "OpenBLAS sgemm on FP32", limits.fmaGflopsAll()));
+            double flops = 2.0 * s.m() * s.n() * s.k() * Math.max(1, s.groups());
+            report.add(new BenchRow(s.name() + " memory", "GB/s", bytes(s, 1) * r[0] / flops, bytes(s, 4) * r[1] / flops,
+                    "OpenBLAS (FP32 operands)", limits.copyGBsAll()));
             if (Double.isFinite(r[1])) {
                 logRatio += Math.log(r[0] / r[1]);
                 ratios++;
@@ -152,6 +157,15 @@ public final class GemmBench {
                 }
             }
         }
+    }
+
+    /** Bytes one product moves at least: A and B at {@code operandBytes} each, scales, and the FP32 output. */
+    static double bytes(Shape s, int operandBytes) {
+        double groups = Math.max(1, s.groups());
+        double scales = operandBytes == 1 ? 4.0 * (s.m() * Math.ceil(s.k() / 128.0)
+                + Math.ceil(s.n() / 128.0) * Math.ceil(s.k() / 128.0)) : 0;
+        return groups * ((double) operandBytes * ((double) s.m() * s.k() + (double) s.n() * s.k())
+                + 4.0 * s.m() * s.n() + scales);
     }
 
     /** Our and the peer's GFLOP/s for one shape. */
