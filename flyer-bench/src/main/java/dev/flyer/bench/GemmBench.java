@@ -41,7 +41,7 @@ public final class GemmBench {
 
     /** Progress steps of {@link #run}. */
     public static int steps(boolean quick) {
-        return shapes(quick).size() + 2;
+        return shapes(quick).size() + 3;
     }
 
     public static List<Shape> shapes(boolean quick) {
@@ -92,12 +92,50 @@ public final class GemmBench {
             report.add(new BenchRow("geometric mean over " + ratios + " shapes", "ratio", Math.exp(logRatio / ratios), 1,
                     "OpenBLAS = 1", Double.NaN));
         }
+        progress.step("BF16 GEMM vs oneDNN");
+        bf16(report, quick);
         progress.step("run-time specialisation A/B");
         specialisation(report, quick);
         if (System.getenv("OPENBLAS_CORETYPE") != null) {
             report.note("OPENBLAS_CORETYPE=" + System.getenv("OPENBLAS_CORETYPE") + " pins OpenBLAS's kernels on this machine");
         }
         return report;
+    }
+
+    /** BF16 x BF16 -> F32 products beside oneDNN's matmul (when {@code libdnnl2} is installed). */
+    private static void bf16(BenchReport report, boolean quick) {
+        java.util.Optional<dev.flyer.bench.internal.OneDnn> dnnl = dev.flyer.bench.internal.OneDnn.load();
+        int[][] shapes = quick ? new int[][] {{1, 2112, 7168}, {128, 2112, 7168}}
+                : new int[][] {{1, 2112, 7168}, {16, 2112, 7168}, {128, 2112, 7168}, {128, 7168, 2048}, {512, 4096, 7168}};
+        long warm = quick ? 200_000_000L : 500_000_000L;
+        try (Arena arena = Arena.ofShared()) {
+            SplittableRandom random = new SplittableRandom(11);
+            for (int[] s : shapes) {
+                Tensor a = bf16Tensor(arena, s[0], s[2], random);
+                Tensor b = bf16Tensor(arena, s[1], s[2], random);
+                Tensor d = Tensor.allocate(arena, DType.F32, s[0], s[1]);
+                double flops = 2.0 * s[0] * s[1] * s[2];
+                double ours = flops / Measure.bestSeconds(() -> Gemm.bf16Nt(a, b, d, null), warm, 5) / 1e9;
+                double peer = dnnl.map(dn -> {
+                    Runnable mm = dn.bf16Nt(s[0], s[1], s[2], a.data(), b.data(), arena.allocate((long) s[0] * s[1] * 4, 64));
+                    return flops / Measure.bestSeconds(mm, warm, 5) / 1e9;
+                }).orElse(Double.NaN);
+                report.add(new BenchRow("layout=bf16 m=" + s[0] + " n=" + s[1] + " k=" + s[2], "GFLOP/s", ours, peer,
+                        "oneDNN BF16 matmul", Double.NaN));
+            }
+        }
+        if (dnnl.isEmpty()) {
+            report.note("oneDNN (Debian libdnnl2) is not installed: BF16 rows have no peer");
+        }
+    }
+
+    private static Tensor bf16Tensor(Arena arena, int rows, int cols, SplittableRandom random) {
+        Tensor t = Tensor.allocate(arena, DType.BF16, rows, cols);
+        MemorySegment seg = t.data();
+        for (long i = 0; i < (long) rows * cols; i++) {
+            seg.setAtIndex(ValueLayout.JAVA_SHORT, i, dev.flyer.core.numeric.Bf16.encode((float) (random.nextDouble() * 2 - 1)));
+        }
+        return t;
     }
 
     /**
