@@ -173,7 +173,7 @@ public final class GemmBench {
                             Double.NaN));
                     report.add(BenchRow.of("specialised k, cold start (copy + first call), " + shape, "ms", coldMs));
                 } finally {
-                    Gemm.useSpecializedKernels(false);
+                    Gemm.useSpecializedKernels(true);
                 }
             }
         }

@@ -30,9 +30,9 @@ public final class Gemm {
     private Gemm() {}
 
     /**
-     * Switches the few-row FP8 kernel between the generic copy (default) and copies specialised
-     * per depth k at run time (classfile-generated hidden classes, DeepGEMM's JIT idea); for A/B
-     * measurements, see {@code flyer bench gemm}.
+     * Switches the few-row FP8 kernel between copies specialised per depth k at run time
+     * (classfile-generated hidden classes, DeepGEMM's JIT idea; the default) and the generic copy;
+     * for A/B measurements, see {@code flyer bench gemm}.
      */
     public static void useSpecializedKernels(boolean on) {
         dev.flyer.gemm.internal.Specializer.setEnabled(on);

@@ -287,13 +287,14 @@ class GemmTest {
         QuantizedTensor b = Fp8Quantizer.perBlock(gaussian(DType.F32, 70, 384), 128, false, arena);
         Tensor generic = Tensor.allocate(arena, DType.F32, 3, 70);
         Tensor special = Tensor.allocate(arena, DType.F32, 3, 70);
-        Gemm.fp8Nt(a, b, generic);
         try {
+            Gemm.useSpecializedKernels(false);
+            Gemm.fp8Nt(a, b, generic);
             Gemm.useSpecializedKernels(true);
             Gemm.clearSpecializedKernels();
             Gemm.fp8Nt(a, b, special);
         } finally {
-            Gemm.useSpecializedKernels(false);
+            Gemm.useSpecializedKernels(true);
         }
         assertThat(special.toFloatArray()).isEqualTo(generic.toFloatArray());
     }

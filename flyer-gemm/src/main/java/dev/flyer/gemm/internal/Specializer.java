@@ -23,14 +23,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code pop; ldc k}; everything else, lambdas included, is the generic kernel's bytecode, so both
  * forms are one source. Whether this pays is measured by {@code flyer bench gemm} (specialised vs
  * generic, alternating A and B, and the cold-start cost per shape). Measured on this project's
- * 2-core Zen 5 machine: 1.09-1.36x the generic kernel on decode shapes in the alternating A/B of
- * {@code flyer bench gemm}, but within +-7 % in a plain sequential run, and 150-250 ms of cold start
- * per new k; until more runs settle it the generic kernel stays the default, and
- * {@code -Dflyer.gemm.specialize=true} or {@code Gemm.useSpecializedKernels(true)} switches.
+ * 2-core Zen 5 machine over three runs: 1.25-1.36x the generic kernel at m = 1, k = 7168 and
+ * 1.06-1.09x at m = 4, k = 2048, for 90-250 ms of cold start per new k (5 distinct k in V3), so it
+ * is the default; {@code -Dflyer.gemm.specialize=false} or {@code Gemm.useSpecializedKernels(false)}
+ * switches back to the generic copy.
  */
 public final class Specializer {
-    /** Whether {@link GemmRunner} uses the specialised copies (default from {@code -Dflyer.gemm.specialize}). */
-    private static volatile boolean enabled = Boolean.getBoolean("flyer.gemm.specialize");
+    /** Whether {@link GemmRunner} uses the specialised copies ({@code -Dflyer.gemm.specialize=false} turns them off). */
+    private static volatile boolean enabled = Boolean.parseBoolean(System.getProperty("flyer.gemm.specialize", "true"));
     private static final MethodType RUN = MethodType.methodType(void.class, float[].class, int.class, int.class,
             float[].class, MemorySegment.class, long.class, long.class, float[].class, int.class, float[].class,
             boolean.class);
