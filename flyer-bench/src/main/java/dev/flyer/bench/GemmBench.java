@@ -102,6 +102,34 @@ public final class GemmBench {
         return report;
     }
 
+    /**
+     * The cold start of every V3 depth: specialised copies dropped, then the first m = 1 product of
+     * each distinct k (copy made, its first, interpreted, call) and the second for comparison.
+     */
+    private static void coldStarts(BenchReport report, boolean quick) {
+        int[] ks = quick ? new int[] {512} : java.util.Arrays.stream(NK).mapToInt(nk -> nk[1]).distinct().toArray();
+        Gemm.clearSpecializedKernels();
+        try (Arena arena = Arena.ofShared()) {
+            SplittableRandom random = new SplittableRandom(5);
+            double total = 0;
+            for (int k : ks) {
+                QuantizedTensor a = Fp8Quantizer.perTokenGroup(randomTensor(arena, 1, k, random), 128, false, arena);
+                QuantizedTensor b = Fp8Quantizer.perBlock(randomTensor(arena, 256, k, random), 128, false, arena);
+                Tensor d = Tensor.allocate(arena, DType.F32, 1, 256);
+                long t0 = System.nanoTime();
+                Gemm.fp8Nt(a, b, d);
+                double first = (System.nanoTime() - t0) / 1e6;
+                t0 = System.nanoTime();
+                Gemm.fp8Nt(a, b, d);
+                double second = (System.nanoTime() - t0) / 1e6;
+                total += first;
+                report.add(new BenchRow("cold start, specialised k=" + k + " (first call; peer: second call)", "ms", first,
+                        second, "same shape again", Double.NaN));
+            }
+            report.add(BenchRow.of("cold start, all " + ks.length + " depths", "ms", total));
+        }
+    }
+
     /** BF16 x BF16 -> F32 products beside oneDNN's matmul (when {@code libdnnl2} is installed). */
     private static void bf16(BenchReport report, boolean quick) {
         java.util.Optional<dev.flyer.bench.internal.OneDnn> dnnl = dev.flyer.bench.internal.OneDnn.load();
@@ -144,6 +172,7 @@ public final class GemmBench {
      * depth (copy made, then its first call).
      */
     private static void specialisation(BenchReport report, boolean quick) {
+        coldStarts(report, quick);
         int[][] shapes = quick ? new int[][] {{1, 2112, 7168}, {4, 7168, 2048}}
                 : new int[][] {{1, 2112, 7168}, {4, 2112, 7168}, {1, 7168, 2048}, {4, 7168, 2048}, {8, 576, 7168}};
         try (Arena arena = Arena.ofShared()) {
