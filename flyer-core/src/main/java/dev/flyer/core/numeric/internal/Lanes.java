@@ -1,10 +1,7 @@
 package dev.flyer.core.numeric.internal;
 
 import java.nio.ByteOrder;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -37,12 +34,5 @@ public final class Lanes {
         }
         VectorSpecies<Byte> species = VectorSpecies.of(byte.class, VectorShape.forBitSize(bits));
         return species.length() == FLOATS.length() ? species : null;
-    }
-
-    /** Forces class initialisation of the vector classes (used by benchmarks' warm-up). */
-    public static String describe() {
-        return FLOATS + " / " + INTS + " / " + SHORTS + " / " + BYTES
-                + " (" + ByteVector.class.getSimpleName() + ", " + ShortVector.class.getSimpleName()
-                + ", " + IntVector.class.getSimpleName() + ")";
     }
 }
