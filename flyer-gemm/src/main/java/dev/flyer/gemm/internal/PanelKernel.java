@@ -1,6 +1,7 @@
 package dev.flyer.gemm.internal;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -100,21 +101,14 @@ public final class PanelKernel {
     }
 
     private static void store(FloatVector lo, FloatVector hi, float[] out, int at, int cols, boolean add) {
-        if (cols == PANEL) {
-            if (add) {
-                lo = lo.add(FloatVector.fromArray(F, out, at));
-                hi = hi.add(FloatVector.fromArray(F, out, at + L));
-            }
-            lo.intoArray(out, at);
-            hi.intoArray(out, at + L);
-            return;
+        VectorMask<Float> first = F.indexInRange(0, cols);
+        VectorMask<Float> second = F.indexInRange(L, cols);
+        if (add) {
+            lo = lo.add(FloatVector.fromArray(F, out, at, first));
+            hi = hi.add(FloatVector.fromArray(F, out, at + L, second));
         }
-        float[] lanes = new float[PANEL];
-        lo.intoArray(lanes, 0);
-        hi.intoArray(lanes, L);
-        for (int c = 0; c < cols; c++) {
-            out[at + c] = add ? out[at + c] + lanes[c] : lanes[c];
-        }
+        lo.intoArray(out, at, first);
+        hi.intoArray(out, at + L, second);
     }
 
     /** The same promotion order without vectors (machines whose vectors are narrower than 512 bits). */
