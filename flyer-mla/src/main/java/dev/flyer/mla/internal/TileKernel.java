@@ -1,0 +1,175 @@
+package dev.flyer.mla.internal;
+
+import static dev.flyer.mla.internal.Workspace.BLOCK;
+import static dev.flyer.mla.internal.Workspace.F;
+import static dev.flyer.mla.internal.Workspace.L;
+import static dev.flyer.mla.internal.Workspace.ROWS;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Online-softmax attention for one tile of query rows against a stream of KV blocks: the CPU
+ * version of FlashMLA's per-CTA main loop (deepseek-ai/FlashMLA {@code csrc/sm90/decode/dense/
+ * splitkv_mla.cuh}: a block of 64 keys is loaded once and used by every query row of the tile).
+ *
+ * <p>Use: {@link #begin}, {@link #putQuery} for each row, set {@code rowLimit}, then
+ * {@link #block} per KV block (keys in {@code w.kb}), then {@link #finishRow} per row.
+ *
+ * <p>Implementation notes: two shapes. <b>Wide</b> (more than {@value #NARROW_MAX} rows): rows
+ * padded to 1, 2 or 4 vectors and kept transposed, so QKᵀ broadcasts one key element against
+ * vectors of 16 query rows ({@code st[j][r]}), the softmax max/exp/sum run across rows as plain
+ * vector ops (no horizontal reductions), and PV broadcasts one value channel against vectors of
+ * probabilities into the transposed output {@code ot[c][r]}. Register blocking: 4 keys x 4 row
+ * vectors (16 accumulators) for QKᵀ, 4 channels x 4 row vectors for PV. <b>Narrow</b> (1-4
+ * rows, the memory-bound decode): vectors run along the head dimension instead. Masked positions
+ * (beyond a row's limit) get score -inf before any arithmetic; keys at or past {@code n} are
+ * never touched, so garbage in unused cache slots cannot leak. A row that saw no key finishes
+ * with out = 0 and LSE = +inf, as FlashMLA.
+ */
+public final class TileKernel {
+    /** Tiles of at most this many rows use the narrow (vectors along d) kernel. */
+    public static final int NARROW_MAX = 4;
+    private static final float NEG_INF = Float.NEGATIVE_INFINITY;
+
+    private TileKernel() {}
+
+    /** Starts a tile of {@code rows} query rows over keys of width {@code d} and values of width {@code dv}. */
+    public static void begin(Workspace w, int rows, int d, int dv) {
+        w.rows = rows;
+        w.d = d;
+        w.dv = dv;
+        w.narrow = rows <= NARROW_MAX;
+        w.nv = rows <= L ? 1 : rows <= 2 * L ? 2 : 4;
+        int padded = w.narrow ? rows : w.nv * L;
+        Arrays.fill(w.m, 0, padded, NEG_INF);
+        Arrays.fill(w.l, 0, padded, 0f);
+        Arrays.fill(w.rowLimit, 0, ROWS, Integer.MAX_VALUE);
+        if (w.narrow) {
+            Arrays.fill(w.ot, 0, rows * dv, 0f);
+        } else {
+            Arrays.fill(w.ot, 0, dv * ROWS, 0f);
+            Arrays.fill(w.qt, 0, d * ROWS, 0f);
+        }
+    }
+
+    /** Row {@code r}'s query is {@code w.qRow[0..d)}; stored multiplied by {@code scale}. */
+    public static void putQuery(Workspace w, int r, float scale) {
+        int d = w.d;
+        float[] q = w.qRow;
+        if (w.narrow) {
+            int base = r * d;
+            for (int i = 0; i < d; i++) {
+                w.qn[base + i] = q[i] * scale;
+            }
+        } else {
+            for (int i = 0; i < d; i++) {
+                w.qt[i * ROWS + r] = q[i] * scale;
+            }
+        }
+    }
+
+    /** Sets row {@code r}'s causal limit: it sees key positions {@code < limit}. */
+    public static void limitRow(Workspace w, int r, int limit) {
+        w.rowLimit[r] = limit;
+    }
+
+    /**
+     * Attends every row to keys {@code w.kb[0..n)} at positions {@code blockPos..blockPos+n};
+     * values are {@code v[j * vStride + c]} for {@code c < dv} ({@code w.kb} itself for MLA).
+     */
+    public static void block(Workspace w, int n, int blockPos, float[] v, int vStride) {
+        if (n <= 0) {
+            return;
+        }
+        if (w.narrow) {
+            NarrowKernel.block(w, n, blockPos, v, vStride);
+            return;
+        }
+        scores(w, n);
+        mask(w, n, blockPos);
+        softmax(w, n);
+        WideProducts.pv(w, n, v, vStride);
+    }
+
+    /** Writes row {@code r}'s normalised output to {@code w.row()} and returns its natural-log LSE. */
+    public static float finishRow(Workspace w, int r) {
+        float sum = w.l[r];
+        int dv = w.dv;
+        if (sum == 0f || sum != sum) {
+            Arrays.fill(w.row, 0, dv, 0f);
+            return Float.POSITIVE_INFINITY;
+        }
+        float inv = 1f / sum;
+        if (w.narrow) {
+            for (int c = 0, o = r * dv; c < dv; c++) {
+                w.row[c] = w.ot[o + c] * inv;
+            }
+        } else {
+            for (int c = 0; c < dv; c++) {
+                w.row[c] = w.ot[c * ROWS + r] * inv;
+            }
+        }
+        return w.m[r] + (float) Math.log(sum);
+    }
+
+    private static void scores(Workspace w, int n) {
+        int j = 0;
+        switch (w.nv) {
+            case 4 -> {
+                for (; j + 4 <= n; j += 4) {
+                    WideProducts.qk4x4(w.qt, w.kb, w.d, j, w.st);
+                }
+            }
+            case 2 -> {
+                for (; j + 8 <= n; j += 8) {
+                    WideProducts.qk8x2(w.qt, w.kb, w.d, j, w.st);
+                }
+            }
+            default -> {
+                for (; j + 8 <= n; j += 8) {
+                    WideProducts.qk8x1(w.qt, w.kb, w.d, j, w.st);
+                }
+            }
+        }
+        for (; j < n; j++) {
+            WideProducts.qk1(w.qt, w.kb, w.d, j, w.nv, w.st);
+        }
+    }
+
+    private static void mask(Workspace w, int n, int blockPos) {
+        int padded = w.nv * L;
+        for (int r = 0; r < padded; r++) {
+            int visible = w.rowLimit[r] - blockPos;
+            for (int j = Math.max(visible, 0); j < n; j++) {
+                w.st[j * ROWS + r] = NEG_INF;
+            }
+        }
+    }
+
+    private static void softmax(Workspace w, int n) {
+        float[] st = w.st;
+        for (int v = 0; v < w.nv; v++) {
+            int o = v * L;
+            FloatVector old = FloatVector.fromArray(F, w.m, o);
+            FloatVector max = old;
+            for (int j = 0; j < n; j++) {
+                max = max.max(FloatVector.fromArray(F, st, j * ROWS + o));
+            }
+            VectorMask<Float> empty = max.compare(VectorOperators.EQ, NEG_INF);
+            FloatVector base = max.blend(0f, empty);
+            FloatVector alpha = old.sub(base).lanewise(VectorOperators.EXP);
+            FloatVector sum = FloatVector.zero(F);
+            for (int j = 0; j < n; j++) {
+                FloatVector p = FloatVector.fromArray(F, st, j * ROWS + o).sub(base).lanewise(VectorOperators.EXP);
+                p.intoArray(st, j * ROWS + o);
+                sum = sum.add(p);
+            }
+            FloatVector.fromArray(F, w.l, o).mul(alpha).add(sum).intoArray(w.l, o);
+            max.intoArray(w.m, o);
+            alpha.intoArray(w.alpha, o);
+        }
+    }
+}
