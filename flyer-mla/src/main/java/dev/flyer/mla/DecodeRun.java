@@ -90,7 +90,15 @@ final class DecodeRun {
             visible = Math.max(visible, Math.min(limit, length));
         }
         int blocks = Math.min(toBlock, (visible + Workspace.BLOCK - 1) / Workspace.BLOCK);
+        boolean inPlace = !sparse && format == KvCacheFormat.BF16 && tokenStrideBytes == 2L * d
+                && TileKernel.readsBf16InPlace(w);
         for (int block = fromBlock; block < blocks; block++) {
+            if (inPlace) {
+                int n = Math.min(Workspace.BLOCK, length - block * Workspace.BLOCK);
+                long offset = cacheBaseBytes + blockTable[request * maxBlocks + block] * blockStrideBytes;
+                TileKernel.blockBf16(w, cache, offset, n, block * Workspace.BLOCK);
+                continue;
+            }
             int n = sparse ? gather(w, request, block) : load(w, request, block, length);
             TileKernel.block(w, n, block * Workspace.BLOCK, w.kb(), d);
         }

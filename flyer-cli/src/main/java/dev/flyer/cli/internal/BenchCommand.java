@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
 /** {@code flyer bench ...}: benchmarks that print each figure beside its peer and the machine's limit. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: each figure beside its peer (same run) and the machine's limit.",
-        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class, BenchCommand.Dist.class, BenchCommand.GemmCmd.class,
+        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class, BenchCommand.Dist.class, BenchCommand.GemmCmd.class, BenchCommand.MlaCmd.class,
             BenchCommand.Jmh.class})
 public final class BenchCommand extends CommandGroup {
 
@@ -116,6 +116,19 @@ public final class BenchCommand extends CommandGroup {
         public Integer call() throws IOException {
             return common.run("bench gemm", dev.flyer.bench.GemmBench.steps(common.quick),
                     p -> dev.flyer.bench.GemmBench.run(common.quick, p));
+        }
+    }
+
+    @Command(name = "mla", mixinStandardHelpOptions = true,
+            description = "FlashMLA decode on FlashMLA's shapes vs OpenBLAS-composed and plain-Java peers (--quick: a short subset).")
+    static final class MlaCmd implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        Common common = new Common();
+
+        @Override
+        public Integer call() throws IOException {
+            return common.run("bench mla", dev.flyer.bench.MlaBench.steps(common.quick),
+                    p -> dev.flyer.bench.MlaBench.run(common.quick, p));
         }
     }
 

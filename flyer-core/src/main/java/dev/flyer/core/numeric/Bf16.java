@@ -54,18 +54,33 @@ public final class Bf16 {
         long i = 0;
         long bound = count - count % FLOATS.length();
         for (; i < bound; i += FLOATS.length()) {
-            IntVector bits = FloatVector.fromMemorySegment(FLOATS, src, srcOffsetBytes + i * 4, ORDER)
-                    .reinterpretAsInts();
-            IntVector lsb = bits.lanewise(VectorOperators.LSHR, 16).and(1);
-            IntVector rounded = bits.add(0x7FFF).add(lsb).lanewise(VectorOperators.LSHR, 16);
-            VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
-            IntVector quiet = bits.lanewise(VectorOperators.LSHR, 16).or(0x0040);
-            ShortVector out = (ShortVector) rounded.blend(quiet, nan).castShape(SHORTS, 0);
-            out.intoMemorySegment(dst, dstOffsetBytes + i * 2, ORDER);
+            encodeLanes(FloatVector.fromMemorySegment(FLOATS, src, srcOffsetBytes + i * 4, ORDER))
+                    .intoMemorySegment(dst, dstOffsetBytes + i * 2, ORDER);
         }
         for (; i < count; i++) {
             dst.set(U16, dstOffsetBytes + i * 2, encode(src.get(F32, srcOffsetBytes + i * 4)));
         }
+    }
+
+    /** Encodes {@code count} floats from {@code src[srcIndex..]} to bfloat16 at {@code dst[dstOffsetBytes]}. */
+    public static void encode(float[] src, int srcIndex, MemorySegment dst, long dstOffsetBytes, int count) {
+        int i = 0;
+        int bound = count - count % FLOATS.length();
+        for (; i < bound; i += FLOATS.length()) {
+            encodeLanes(FloatVector.fromArray(FLOATS, src, srcIndex + i)).intoMemorySegment(dst, dstOffsetBytes + i * 2L, ORDER);
+        }
+        for (; i < count; i++) {
+            dst.set(U16, dstOffsetBytes + i * 2L, encode(src[srcIndex + i]));
+        }
+    }
+
+    private static ShortVector encodeLanes(FloatVector values) {
+        IntVector bits = values.reinterpretAsInts();
+        IntVector lsb = bits.lanewise(VectorOperators.LSHR, 16).and(1);
+        IntVector rounded = bits.add(0x7FFF).add(lsb).lanewise(VectorOperators.LSHR, 16);
+        VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
+        IntVector quiet = bits.lanewise(VectorOperators.LSHR, 16).or(0x0040);
+        return (ShortVector) rounded.blend(quiet, nan).castShape(SHORTS, 0);
     }
 
     /** Decodes {@code count} bfloat16 values at {@code src} to floats at {@code dst}. */
@@ -74,13 +89,30 @@ public final class Bf16 {
         long i = 0;
         long bound = count - count % FLOATS.length();
         for (; i < bound; i += FLOATS.length()) {
-            IntVector wide = (IntVector) ShortVector.fromMemorySegment(SHORTS, src, srcOffsetBytes + i * 2, ORDER)
-                    .castShape(INTS, 0);
-            wide.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                    .intoMemorySegment(dst, dstOffsetBytes + i * 4, ORDER);
+            decodeLanes(src, srcOffsetBytes + i * 2).intoMemorySegment(dst, dstOffsetBytes + i * 4, ORDER);
         }
         for (; i < count; i++) {
             dst.set(F32, dstOffsetBytes + i * 4, decode(src.get(U16, srcOffsetBytes + i * 2)));
         }
+    }
+
+    /**
+     * Decodes {@code count} bfloat16 values at {@code src} to {@code dst[dstIndex..]}; the fast path
+     * into Java arrays (vector stores into heap segments are not intrinsified).
+     */
+    public static void decode(MemorySegment src, long srcOffsetBytes, float[] dst, int dstIndex, int count) {
+        int i = 0;
+        int bound = count - count % FLOATS.length();
+        for (; i < bound; i += FLOATS.length()) {
+            decodeLanes(src, srcOffsetBytes + i * 2L).intoArray(dst, dstIndex + i);
+        }
+        for (; i < count; i++) {
+            dst[dstIndex + i] = decode(src.get(U16, srcOffsetBytes + i * 2L));
+        }
+    }
+
+    private static FloatVector decodeLanes(MemorySegment src, long offsetBytes) {
+        IntVector wide = (IntVector) ShortVector.fromMemorySegment(SHORTS, src, offsetBytes, ORDER).castShape(INTS, 0);
+        return wide.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 }

@@ -176,25 +176,41 @@ public enum Fp8Format {
         long i = 0;
         if (BYTES != null) {
             long bound = count - count % FLOATS.length();
-            int special = maxCode + 1;
             for (; i < bound; i += FLOATS.length()) {
-                IntVector codes = ((IntVector) ByteVector.fromMemorySegment(BYTES, src, srcOffsetBytes + i, ORDER)
-                        .castShape(INTS, 0)).and(0xFF);
-                IntVector magnitude = codes.and(0x7F);
-                IntVector valueBits = magnitude.lanewise(VectorOperators.LSHL, shift).reinterpretAsFloats()
-                        .mul(decodeScale).reinterpretAsInts();
-                VectorMask<Integer> nan = magnitude.compare(VectorOperators.GT, hasInfinity ? special : maxCode);
-                if (hasInfinity) {
-                    valueBits = valueBits.blend(0x7F80_0000, magnitude.compare(VectorOperators.EQ, special));
-                }
-                valueBits = valueBits.blend(0x7FC0_0000, nan);
-                valueBits.or(codes.and(0x80).lanewise(VectorOperators.LSHL, 24)).reinterpretAsFloats()
-                        .intoMemorySegment(dst, dstOffsetBytes + i * 4, ORDER);
+                decodeLanes(src, srcOffsetBytes + i).intoMemorySegment(dst, dstOffsetBytes + i * 4, ORDER);
             }
         }
         for (; i < count; i++) {
             dst.set(F32, dstOffsetBytes + i * 4, decode(src.get(ValueLayout.JAVA_BYTE, srcOffsetBytes + i)));
         }
+    }
+
+    /** Bulk decode of {@code count} codes to {@code dst[dstIndex..]}; the fast path into Java arrays. */
+    public void decode(MemorySegment src, long srcOffsetBytes, float[] dst, int dstIndex, int count) {
+        int i = 0;
+        if (BYTES != null) {
+            int bound = count - count % FLOATS.length();
+            for (; i < bound; i += FLOATS.length()) {
+                decodeLanes(src, srcOffsetBytes + i).intoArray(dst, dstIndex + i);
+            }
+        }
+        for (; i < count; i++) {
+            dst[dstIndex + i] = decode(src.get(ValueLayout.JAVA_BYTE, srcOffsetBytes + i));
+        }
+    }
+
+    private FloatVector decodeLanes(MemorySegment src, long offsetBytes) {
+        IntVector codes = ((IntVector) ByteVector.fromMemorySegment(BYTES, src, offsetBytes, ORDER).castShape(INTS, 0))
+                .and(0xFF);
+        IntVector magnitude = codes.and(0x7F);
+        IntVector valueBits = magnitude.lanewise(VectorOperators.LSHL, shift).reinterpretAsFloats()
+                .mul(decodeScale).reinterpretAsInts();
+        VectorMask<Integer> nan = magnitude.compare(VectorOperators.GT, hasInfinity ? maxCode + 1 : maxCode);
+        if (hasInfinity) {
+            valueBits = valueBits.blend(0x7F80_0000, magnitude.compare(VectorOperators.EQ, maxCode + 1));
+        }
+        valueBits = valueBits.blend(0x7FC0_0000, nan);
+        return valueBits.or(codes.and(0x80).lanewise(VectorOperators.LSHL, 24)).reinterpretAsFloats();
     }
 
     private int overflowCode() {

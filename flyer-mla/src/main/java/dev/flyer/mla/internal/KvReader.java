@@ -31,28 +31,28 @@ public final class KvReader {
                                    int n, int d) {
         long rowBytes = (long) d * type.byteSize();
         if (tokenStrideBytes == rowBytes) {
-            plainRow(src, type, offsetBytes, w.kbSegment, 0, (long) n * d);
+            plainRow(src, type, offsetBytes, w.kb, 0, n * d);
             return;
         }
         for (int j = 0; j < n; j++) {
-            plainRow(src, type, offsetBytes + j * tokenStrideBytes, w.kbSegment, 4L * j * d, d);
+            plainRow(src, type, offsetBytes + j * tokenStrideBytes, w.kb, j * d, d);
         }
     }
 
     /** One BF16/F32 token into row {@code j} of {@code kb}. */
     public static void plainToken(Workspace w, int j, MemorySegment src, DType type, long offsetBytes, int d) {
-        plainRow(src, type, offsetBytes, w.kbSegment, 4L * j * d, d);
+        plainRow(src, type, offsetBytes, w.kb, j * d, d);
     }
 
     /** One BF16/F32 value row into row {@code j} of {@code vb}. */
     public static void valueRow(Workspace w, int j, MemorySegment src, DType type, long offsetBytes, int dv) {
-        plainRow(src, type, offsetBytes, w.vbSegment, 4L * j * dv, dv);
+        plainRow(src, type, offsetBytes, w.vb, j * dv, dv);
     }
 
     /** One FP8-layout token (d = 576) into row {@code j} of {@code kb}. */
     public static void fp8Token(Workspace w, int j, MemorySegment src, long offsetBytes) {
         int base = j * (NOPE + 64);
-        Fp8Format.E4M3FN.decode(src, offsetBytes, w.kbSegment, 4L * base, NOPE);
+        Fp8Format.E4M3FN.decode(src, offsetBytes, w.kb, base, NOPE);
         float[] kb = w.kb;
         for (int t = 0; t < NOPE / TILE; t++) {
             float scale = src.get(ValueLayout.JAVA_FLOAT_UNALIGNED, offsetBytes + SCALES + 4L * t);
@@ -61,30 +61,29 @@ public final class KvReader {
                 FloatVector.fromArray(F, kb, i).mul(scale).intoArray(kb, i);
             }
         }
-        Bf16.decode(src, offsetBytes + ROPE, w.kbSegment, 4L * (base + NOPE), 64);
+        Bf16.decode(src, offsetBytes + ROPE, w.kb, base + NOPE, 64);
     }
 
-    /** Decodes {@code count} BF16 or F32 values to FP32 at {@code dst[dstOffsetBytes]}. */
-    public static void plainRow(MemorySegment src, DType type, long offsetBytes, MemorySegment dst, long dstOffsetBytes,
-                                long count) {
+    /** Decodes {@code count} BF16 or F32 values to {@code dst[dstIndex..]}. */
+    public static void plainRow(MemorySegment src, DType type, long offsetBytes, float[] dst, int dstIndex, int count) {
         if (type == DType.BF16) {
-            Bf16.decode(src, offsetBytes, dst, dstOffsetBytes, count);
+            Bf16.decode(src, offsetBytes, dst, dstIndex, count);
         } else {
-            MemorySegment.copy(src, offsetBytes, dst, dstOffsetBytes, count * 4);
+            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED, offsetBytes, dst, dstIndex, count);
         }
     }
 
     /** Loads {@code count} BF16/F32 values into the workspace's query row. */
     public static void queryRow(Workspace w, MemorySegment src, DType type, long offsetBytes, int count) {
-        plainRow(src, type, offsetBytes, w.qRowSegment, 0, count);
+        plainRow(src, type, offsetBytes, w.qRow, 0, count);
     }
 
     /** Stores the workspace's finished row ({@code count} values) as BF16 or F32 at {@code dst[offsetBytes]}. */
     public static void storeRow(Workspace w, MemorySegment dst, DType type, long offsetBytes, int count) {
         if (type == DType.BF16) {
-            Bf16.encode(w.rowSegment, 0, dst, offsetBytes, count);
+            Bf16.encode(w.row, 0, dst, offsetBytes, count);
         } else {
-            MemorySegment.copy(w.rowSegment, 0, dst, offsetBytes, count * 4L);
+            MemorySegment.copy(w.row, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, offsetBytes, count);
         }
     }
 }

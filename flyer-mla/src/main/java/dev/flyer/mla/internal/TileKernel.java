@@ -21,9 +21,10 @@ import jdk.incubator.vector.VectorOperators;
  * <p>Implementation notes: two shapes. <b>Wide</b> (more than {@value #NARROW_MAX} rows): rows
  * padded to 1, 2 or 4 vectors and kept transposed, so QKᵀ broadcasts one key element against
  * vectors of 16 query rows ({@code st[j][r]}), the softmax max/exp/sum run across rows as plain
- * vector ops (no horizontal reductions), and PV broadcasts one value channel against vectors of
- * probabilities into the transposed output {@code ot[c][r]}. Register blocking: 4 keys x 4 row
- * vectors (16 accumulators) for QKᵀ, 4 channels x 4 row vectors for PV. <b>Narrow</b> (1-4
+ * vector ops (no horizontal reductions), and PV broadcasts one probability per row against
+ * vectors of value channels into {@code ot[r][c]}. Register blocking: 4 keys x 4 row vectors (16
+ * accumulators) for QKᵀ, 4 rows x 4 channel vectors for PV. Tiles of a single row vector compute
+ * QKᵀ as 4x4 dot products along d instead (a broadcast per FMA would make them load-bound). <b>Narrow</b> (1-4
  * rows, the memory-bound decode): vectors run along the head dimension instead. Masked positions
  * (beyond a row's limit) get score -inf before any arithmetic; keys at or past {@code n} are
  * never touched, so garbage in unused cache slots cannot leak. A row that saw no key finishes
@@ -43,14 +44,13 @@ public final class TileKernel {
         w.dv = dv;
         w.narrow = rows <= NARROW_MAX;
         w.nv = rows <= L ? 1 : rows <= 2 * L ? 2 : 4;
+        w.rowMajorQ = w.narrow || (w.nv == 1 && d % L == 0);
         int padded = w.narrow ? rows : w.nv * L;
         Arrays.fill(w.m, 0, padded, NEG_INF);
         Arrays.fill(w.l, 0, padded, 0f);
         Arrays.fill(w.rowLimit, 0, ROWS, Integer.MAX_VALUE);
-        if (w.narrow) {
-            Arrays.fill(w.ot, 0, rows * dv, 0f);
-        } else {
-            Arrays.fill(w.ot, 0, dv * ROWS, 0f);
+        Arrays.fill(w.ot, 0, rows * dv, 0f);
+        if (!w.rowMajorQ) {
             Arrays.fill(w.qt, 0, d * ROWS, 0f);
         }
     }
@@ -59,7 +59,7 @@ public final class TileKernel {
     public static void putQuery(Workspace w, int r, float scale) {
         int d = w.d;
         float[] q = w.qRow;
-        if (w.narrow) {
+        if (w.rowMajorQ) {
             int base = r * d;
             for (int i = 0; i < d; i++) {
                 w.qn[base + i] = q[i] * scale;
@@ -88,10 +88,32 @@ public final class TileKernel {
             NarrowKernel.block(w, n, blockPos, v, vStride);
             return;
         }
-        scores(w, n);
+        if (w.rowMajorQ) {
+            dotScores(w, n);
+        } else {
+            scores(w, n);
+        }
         mask(w, n, blockPos);
         softmax(w, n);
-        WideProducts.pv(w, n, v, vStride);
+        products(w, n, v, vStride);
+    }
+
+    /**
+     * Whether {@link #blockBf16} can attend straight from a BF16 cache page (narrow tiles; wide ones
+     * decode the page once into {@code kb} and reuse it for all their rows).
+     */
+    public static boolean readsBf16InPlace(Workspace w) {
+        return w.narrow && NarrowKernel.fusedBf16(w.d, w.dv);
+    }
+
+    /**
+     * As {@link #block} over {@code n} contiguous BF16 tokens at {@code cache[offsetBytes]}, V = first
+     * dv channels.
+     */
+    public static void blockBf16(Workspace w, java.lang.foreign.MemorySegment cache, long offsetBytes, int n, int blockPos) {
+        if (n > 0) {
+            NarrowKernel.blockBf16(w, cache, offsetBytes, n, blockPos);
+        }
     }
 
     /** Writes row {@code r}'s normalised output to {@code w.row()} and returns its natural-log LSE. */
@@ -103,14 +125,8 @@ public final class TileKernel {
             return Float.POSITIVE_INFINITY;
         }
         float inv = 1f / sum;
-        if (w.narrow) {
-            for (int c = 0, o = r * dv; c < dv; c++) {
-                w.row[c] = w.ot[o + c] * inv;
-            }
-        } else {
-            for (int c = 0; c < dv; c++) {
-                w.row[c] = w.ot[c * ROWS + r] * inv;
-            }
+        for (int c = 0, o = r * dv; c < dv; c++) {
+            w.row[c] = w.ot[o + c] * inv;
         }
         return w.m[r] + (float) Math.log(sum);
     }
@@ -136,6 +152,41 @@ public final class TileKernel {
         }
         for (; j < n; j++) {
             WideProducts.qk1(w.qt, w.kb, w.d, j, w.nv, w.st);
+        }
+    }
+
+    private static void dotScores(Workspace w, int n) {
+        int r = 0;
+        for (; r + 4 <= w.rows; r += 4) {
+            int j = 0;
+            for (; j + 4 <= n; j += 4) {
+                WideProducts.qkDot4x4(w.qn, w.kb, w.d, r, j, w.st);
+            }
+            for (; j < n; j++) {
+                for (int i = r; i < r + 4; i++) {
+                    WideProducts.qkDot1(w.qn, w.kb, w.d, i, j, w.st);
+                }
+            }
+        }
+        for (; r < w.rows; r++) {
+            for (int j = 0; j < n; j++) {
+                WideProducts.qkDot1(w.qn, w.kb, w.d, r, j, w.st);
+            }
+        }
+    }
+
+    private static void products(Workspace w, int n, float[] v, int vStride) {
+        int dv = w.dv;
+        if (dv % (4 * L) != 0) {
+            WideProducts.pvScalar(w.ot, dv, w.alpha, w.st, v, vStride, n, w.rows);
+            return;
+        }
+        int r = 0;
+        for (; r + 4 <= w.rows; r += 4) {
+            WideProducts.pv4(w.ot, dv, w.alpha, w.st, v, vStride, n, r);
+        }
+        for (; r < w.rows; r++) {
+            WideProducts.pv1(w.ot, dv, w.alpha, w.st, v, vStride, n, r);
         }
     }
 

@@ -5,10 +5,11 @@ import static dev.flyer.mla.internal.Workspace.L;
 import static dev.flyer.mla.internal.Workspace.ROWS;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
- * The register-blocked products of the wide tile: QKᵀ into {@code st[j][r]} and PV into
- * {@code ot[c][r]}, rows in vectors (see {@link TileKernel}).
+ * The register-blocked products of the wide tile: QKᵀ into {@code st[j][r]} (rows in vectors, or
+ * dot products along d for one-vector tiles) and PV into {@code ot[r][c]} (channels in vectors).
  *
  * <p>Implementation notes: one method per blocking so every accumulator is a named local the JIT
  * keeps in a register (arrays of vectors would spill); 16 accumulators for 4 row vectors, 16 for
@@ -176,172 +177,120 @@ final class WideProducts {
         }
     }
 
-    /** PV for the whole tile: every channel {@code c < dv}, rescaling by {@code alpha} first. */
-    static void pv(Workspace w, int n, float[] v, int vStride) {
-        int dv = w.dv;
-        int c = 0;
-        switch (w.nv) {
-            case 4 -> {
-                for (; c + 4 <= dv; c += 4) {
-                    pv4x4(w.ot, w.alpha, w.st, v, vStride, n, c);
-                }
+    /**
+     * Scores of 4 rows x 4 keys as dot products along d ({@code qn[r][i]} row-major): for tiles
+     * of one row vector, where broadcasting keys would cost a load per FMA.
+     */
+    static void qkDot4x4(float[] qn, float[] kb, int d, int r0, int j0, float[] st) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
+        int q0 = r0 * d;
+        int k0 = j0 * d;
+        for (int i = 0; i < d; i += L) {
+            FloatVector x0 = FloatVector.fromArray(F, qn, q0 + i);
+            FloatVector x1 = FloatVector.fromArray(F, qn, q0 + d + i);
+            FloatVector x2 = FloatVector.fromArray(F, qn, q0 + 2 * d + i);
+            FloatVector x3 = FloatVector.fromArray(F, qn, q0 + 3 * d + i);
+            FloatVector y = FloatVector.fromArray(F, kb, k0 + i);
+            a00 = x0.fma(y, a00); a10 = x1.fma(y, a10); a20 = x2.fma(y, a20); a30 = x3.fma(y, a30);
+            y = FloatVector.fromArray(F, kb, k0 + d + i);
+            a01 = x0.fma(y, a01); a11 = x1.fma(y, a11); a21 = x2.fma(y, a21); a31 = x3.fma(y, a31);
+            y = FloatVector.fromArray(F, kb, k0 + 2 * d + i);
+            a02 = x0.fma(y, a02); a12 = x1.fma(y, a12); a22 = x2.fma(y, a22); a32 = x3.fma(y, a32);
+            y = FloatVector.fromArray(F, kb, k0 + 3 * d + i);
+            a03 = x0.fma(y, a03); a13 = x1.fma(y, a13); a23 = x2.fma(y, a23); a33 = x3.fma(y, a33);
+        }
+        int s = j0 * ROWS + r0;
+        st[s] = sum(a00); st[s + 1] = sum(a10); st[s + 2] = sum(a20); st[s + 3] = sum(a30);
+        s += ROWS;
+        st[s] = sum(a01); st[s + 1] = sum(a11); st[s + 2] = sum(a21); st[s + 3] = sum(a31);
+        s += ROWS;
+        st[s] = sum(a02); st[s + 1] = sum(a12); st[s + 2] = sum(a22); st[s + 3] = sum(a32);
+        s += ROWS;
+        st[s] = sum(a03); st[s + 1] = sum(a13); st[s + 2] = sum(a23); st[s + 3] = sum(a33);
+    }
+
+    /** One row's score against one key, along d. */
+    static void qkDot1(float[] qn, float[] kb, int d, int r, int j, float[] st) {
+        FloatVector a = FloatVector.zero(F);
+        for (int i = 0; i < d; i += L) {
+            a = FloatVector.fromArray(F, qn, r * d + i).fma(FloatVector.fromArray(F, kb, j * d + i), a);
+        }
+        st[j * ROWS + r] = sum(a);
+    }
+
+    private static float sum(FloatVector v) {
+        return v.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * PV for rows {@code r0..r0+4}: {@code ot[r][c] = ot[r][c] * alpha[r] + sum_j st[j][r] * v[j][c]},
+     * 4 rows x 4 channel vectors per step (4 probability broadcasts and 4 value loads per 16 FMAs).
+     */
+    static void pv4(float[] ot, int dv, float[] alpha, float[] st, float[] v, int vStride, int n, int r0) {
+        float s0 = alpha[r0];
+        float s1 = alpha[r0 + 1];
+        float s2 = alpha[r0 + 2];
+        float s3 = alpha[r0 + 3];
+        for (int c = 0; c < dv; c += 4 * L) {
+            int o0 = r0 * dv + c;
+            int o1 = o0 + dv;
+            int o2 = o1 + dv;
+            int o3 = o2 + dv;
+            FloatVector a00 = FloatVector.fromArray(F, ot, o0).mul(s0), a01 = FloatVector.fromArray(F, ot, o0 + L).mul(s0);
+            FloatVector a02 = FloatVector.fromArray(F, ot, o0 + 2 * L).mul(s0), a03 = FloatVector.fromArray(F, ot, o0 + 3 * L).mul(s0);
+            FloatVector a10 = FloatVector.fromArray(F, ot, o1).mul(s1), a11 = FloatVector.fromArray(F, ot, o1 + L).mul(s1);
+            FloatVector a12 = FloatVector.fromArray(F, ot, o1 + 2 * L).mul(s1), a13 = FloatVector.fromArray(F, ot, o1 + 3 * L).mul(s1);
+            FloatVector a20 = FloatVector.fromArray(F, ot, o2).mul(s2), a21 = FloatVector.fromArray(F, ot, o2 + L).mul(s2);
+            FloatVector a22 = FloatVector.fromArray(F, ot, o2 + 2 * L).mul(s2), a23 = FloatVector.fromArray(F, ot, o2 + 3 * L).mul(s2);
+            FloatVector a30 = FloatVector.fromArray(F, ot, o3).mul(s3), a31 = FloatVector.fromArray(F, ot, o3 + L).mul(s3);
+            FloatVector a32 = FloatVector.fromArray(F, ot, o3 + 2 * L).mul(s3), a33 = FloatVector.fromArray(F, ot, o3 + 3 * L).mul(s3);
+            for (int j = 0, p = r0, b = c; j < n; j++, p += ROWS, b += vStride) {
+                FloatVector v0 = FloatVector.fromArray(F, v, b);
+                FloatVector v1 = FloatVector.fromArray(F, v, b + L);
+                FloatVector v2 = FloatVector.fromArray(F, v, b + 2 * L);
+                FloatVector v3 = FloatVector.fromArray(F, v, b + 3 * L);
+                FloatVector p0 = FloatVector.broadcast(F, st[p]);
+                a00 = v0.fma(p0, a00); a01 = v1.fma(p0, a01); a02 = v2.fma(p0, a02); a03 = v3.fma(p0, a03);
+                FloatVector p1 = FloatVector.broadcast(F, st[p + 1]);
+                a10 = v0.fma(p1, a10); a11 = v1.fma(p1, a11); a12 = v2.fma(p1, a12); a13 = v3.fma(p1, a13);
+                FloatVector p2 = FloatVector.broadcast(F, st[p + 2]);
+                a20 = v0.fma(p2, a20); a21 = v1.fma(p2, a21); a22 = v2.fma(p2, a22); a23 = v3.fma(p2, a23);
+                FloatVector p3 = FloatVector.broadcast(F, st[p + 3]);
+                a30 = v0.fma(p3, a30); a31 = v1.fma(p3, a31); a32 = v2.fma(p3, a32); a33 = v3.fma(p3, a33);
             }
-            case 2 -> {
-                for (; c + 8 <= dv; c += 8) {
-                    pv8x2(w.ot, w.alpha, w.st, v, vStride, n, c);
-                }
-            }
-            default -> {
-                for (; c + 8 <= dv; c += 8) {
-                    pv8x1(w.ot, w.alpha, w.st, v, vStride, n, c);
-                }
-            }
-        }
-        for (; c < dv; c++) {
-            pv1(w.ot, w.alpha, w.st, v, vStride, n, c, w.nv);
+            a00.intoArray(ot, o0); a01.intoArray(ot, o0 + L); a02.intoArray(ot, o0 + 2 * L); a03.intoArray(ot, o0 + 3 * L);
+            a10.intoArray(ot, o1); a11.intoArray(ot, o1 + L); a12.intoArray(ot, o1 + 2 * L); a13.intoArray(ot, o1 + 3 * L);
+            a20.intoArray(ot, o2); a21.intoArray(ot, o2 + L); a22.intoArray(ot, o2 + 2 * L); a23.intoArray(ot, o2 + 3 * L);
+            a30.intoArray(ot, o3); a31.intoArray(ot, o3 + L); a32.intoArray(ot, o3 + 2 * L); a33.intoArray(ot, o3 + 3 * L);
         }
     }
 
-    /** {@code ot[c][r] = ot[c][r] * alpha[r] + sum_j v[j][c] * st[j][r]} for channels {@code c0..c0+4}, 4 row vector(s). */
-    static void pv4x4(float[] ot, float[] alpha, float[] st, float[] v, int vStride, int n, int c0) {
-        FloatVector s0 = FloatVector.fromArray(F, alpha, 0);
-        FloatVector s1 = FloatVector.fromArray(F, alpha, 1 * L);
-        FloatVector s2 = FloatVector.fromArray(F, alpha, 2 * L);
-        FloatVector s3 = FloatVector.fromArray(F, alpha, 3 * L);
-        int o0 = (c0 + 0) * ROWS;
-        FloatVector a00 = FloatVector.fromArray(F, ot, o0).mul(s0); FloatVector a01 = FloatVector.fromArray(F, ot, o0 + 1 * L).mul(s1); FloatVector a02 = FloatVector.fromArray(F, ot, o0 + 2 * L).mul(s2); FloatVector a03 = FloatVector.fromArray(F, ot, o0 + 3 * L).mul(s3);
-        int o1 = (c0 + 1) * ROWS;
-        FloatVector a10 = FloatVector.fromArray(F, ot, o1).mul(s0); FloatVector a11 = FloatVector.fromArray(F, ot, o1 + 1 * L).mul(s1); FloatVector a12 = FloatVector.fromArray(F, ot, o1 + 2 * L).mul(s2); FloatVector a13 = FloatVector.fromArray(F, ot, o1 + 3 * L).mul(s3);
-        int o2 = (c0 + 2) * ROWS;
-        FloatVector a20 = FloatVector.fromArray(F, ot, o2).mul(s0); FloatVector a21 = FloatVector.fromArray(F, ot, o2 + 1 * L).mul(s1); FloatVector a22 = FloatVector.fromArray(F, ot, o2 + 2 * L).mul(s2); FloatVector a23 = FloatVector.fromArray(F, ot, o2 + 3 * L).mul(s3);
-        int o3 = (c0 + 3) * ROWS;
-        FloatVector a30 = FloatVector.fromArray(F, ot, o3).mul(s0); FloatVector a31 = FloatVector.fromArray(F, ot, o3 + 1 * L).mul(s1); FloatVector a32 = FloatVector.fromArray(F, ot, o3 + 2 * L).mul(s2); FloatVector a33 = FloatVector.fromArray(F, ot, o3 + 3 * L).mul(s3);
-        for (int j = 0, p = 0, b = c0; j < n; j++, p += ROWS, b += vStride) {
-            FloatVector p0 = FloatVector.fromArray(F, st, p);
-            FloatVector p1 = FloatVector.fromArray(F, st, p + 1 * L);
-            FloatVector p2 = FloatVector.fromArray(F, st, p + 2 * L);
-            FloatVector p3 = FloatVector.fromArray(F, st, p + 3 * L);
-            FloatVector b0 = FloatVector.broadcast(F, v[b]);
-            a00 = p0.fma(b0, a00); a01 = p1.fma(b0, a01); a02 = p2.fma(b0, a02); a03 = p3.fma(b0, a03);
-            FloatVector b1 = FloatVector.broadcast(F, v[b + 1]);
-            a10 = p0.fma(b1, a10); a11 = p1.fma(b1, a11); a12 = p2.fma(b1, a12); a13 = p3.fma(b1, a13);
-            FloatVector b2 = FloatVector.broadcast(F, v[b + 2]);
-            a20 = p0.fma(b2, a20); a21 = p1.fma(b2, a21); a22 = p2.fma(b2, a22); a23 = p3.fma(b2, a23);
-            FloatVector b3 = FloatVector.broadcast(F, v[b + 3]);
-            a30 = p0.fma(b3, a30); a31 = p1.fma(b3, a31); a32 = p2.fma(b3, a32); a33 = p3.fma(b3, a33);
-        }
-        a00.intoArray(ot, o0); a01.intoArray(ot, o0 + 1 * L); a02.intoArray(ot, o0 + 2 * L); a03.intoArray(ot, o0 + 3 * L);
-        a10.intoArray(ot, o1); a11.intoArray(ot, o1 + 1 * L); a12.intoArray(ot, o1 + 2 * L); a13.intoArray(ot, o1 + 3 * L);
-        a20.intoArray(ot, o2); a21.intoArray(ot, o2 + 1 * L); a22.intoArray(ot, o2 + 2 * L); a23.intoArray(ot, o2 + 3 * L);
-        a30.intoArray(ot, o3); a31.intoArray(ot, o3 + 1 * L); a32.intoArray(ot, o3 + 2 * L); a33.intoArray(ot, o3 + 3 * L);
-    }
-
-    /** {@code ot[c][r] = ot[c][r] * alpha[r] + sum_j v[j][c] * st[j][r]} for channels {@code c0..c0+8}, 2 row vector(s). */
-    static void pv8x2(float[] ot, float[] alpha, float[] st, float[] v, int vStride, int n, int c0) {
-        FloatVector s0 = FloatVector.fromArray(F, alpha, 0);
-        FloatVector s1 = FloatVector.fromArray(F, alpha, 1 * L);
-        int o0 = (c0 + 0) * ROWS;
-        FloatVector a00 = FloatVector.fromArray(F, ot, o0).mul(s0); FloatVector a01 = FloatVector.fromArray(F, ot, o0 + 1 * L).mul(s1);
-        int o1 = (c0 + 1) * ROWS;
-        FloatVector a10 = FloatVector.fromArray(F, ot, o1).mul(s0); FloatVector a11 = FloatVector.fromArray(F, ot, o1 + 1 * L).mul(s1);
-        int o2 = (c0 + 2) * ROWS;
-        FloatVector a20 = FloatVector.fromArray(F, ot, o2).mul(s0); FloatVector a21 = FloatVector.fromArray(F, ot, o2 + 1 * L).mul(s1);
-        int o3 = (c0 + 3) * ROWS;
-        FloatVector a30 = FloatVector.fromArray(F, ot, o3).mul(s0); FloatVector a31 = FloatVector.fromArray(F, ot, o3 + 1 * L).mul(s1);
-        int o4 = (c0 + 4) * ROWS;
-        FloatVector a40 = FloatVector.fromArray(F, ot, o4).mul(s0); FloatVector a41 = FloatVector.fromArray(F, ot, o4 + 1 * L).mul(s1);
-        int o5 = (c0 + 5) * ROWS;
-        FloatVector a50 = FloatVector.fromArray(F, ot, o5).mul(s0); FloatVector a51 = FloatVector.fromArray(F, ot, o5 + 1 * L).mul(s1);
-        int o6 = (c0 + 6) * ROWS;
-        FloatVector a60 = FloatVector.fromArray(F, ot, o6).mul(s0); FloatVector a61 = FloatVector.fromArray(F, ot, o6 + 1 * L).mul(s1);
-        int o7 = (c0 + 7) * ROWS;
-        FloatVector a70 = FloatVector.fromArray(F, ot, o7).mul(s0); FloatVector a71 = FloatVector.fromArray(F, ot, o7 + 1 * L).mul(s1);
-        for (int j = 0, p = 0, b = c0; j < n; j++, p += ROWS, b += vStride) {
-            FloatVector p0 = FloatVector.fromArray(F, st, p);
-            FloatVector p1 = FloatVector.fromArray(F, st, p + 1 * L);
-            FloatVector b0 = FloatVector.broadcast(F, v[b]);
-            a00 = p0.fma(b0, a00); a01 = p1.fma(b0, a01);
-            FloatVector b1 = FloatVector.broadcast(F, v[b + 1]);
-            a10 = p0.fma(b1, a10); a11 = p1.fma(b1, a11);
-            FloatVector b2 = FloatVector.broadcast(F, v[b + 2]);
-            a20 = p0.fma(b2, a20); a21 = p1.fma(b2, a21);
-            FloatVector b3 = FloatVector.broadcast(F, v[b + 3]);
-            a30 = p0.fma(b3, a30); a31 = p1.fma(b3, a31);
-            FloatVector b4 = FloatVector.broadcast(F, v[b + 4]);
-            a40 = p0.fma(b4, a40); a41 = p1.fma(b4, a41);
-            FloatVector b5 = FloatVector.broadcast(F, v[b + 5]);
-            a50 = p0.fma(b5, a50); a51 = p1.fma(b5, a51);
-            FloatVector b6 = FloatVector.broadcast(F, v[b + 6]);
-            a60 = p0.fma(b6, a60); a61 = p1.fma(b6, a61);
-            FloatVector b7 = FloatVector.broadcast(F, v[b + 7]);
-            a70 = p0.fma(b7, a70); a71 = p1.fma(b7, a71);
-        }
-        a00.intoArray(ot, o0); a01.intoArray(ot, o0 + 1 * L);
-        a10.intoArray(ot, o1); a11.intoArray(ot, o1 + 1 * L);
-        a20.intoArray(ot, o2); a21.intoArray(ot, o2 + 1 * L);
-        a30.intoArray(ot, o3); a31.intoArray(ot, o3 + 1 * L);
-        a40.intoArray(ot, o4); a41.intoArray(ot, o4 + 1 * L);
-        a50.intoArray(ot, o5); a51.intoArray(ot, o5 + 1 * L);
-        a60.intoArray(ot, o6); a61.intoArray(ot, o6 + 1 * L);
-        a70.intoArray(ot, o7); a71.intoArray(ot, o7 + 1 * L);
-    }
-
-    /** {@code ot[c][r] = ot[c][r] * alpha[r] + sum_j v[j][c] * st[j][r]} for channels {@code c0..c0+8}, 1 row vector(s). */
-    static void pv8x1(float[] ot, float[] alpha, float[] st, float[] v, int vStride, int n, int c0) {
-        FloatVector s0 = FloatVector.fromArray(F, alpha, 0);
-        int o0 = (c0 + 0) * ROWS;
-        FloatVector a00 = FloatVector.fromArray(F, ot, o0).mul(s0);
-        int o1 = (c0 + 1) * ROWS;
-        FloatVector a10 = FloatVector.fromArray(F, ot, o1).mul(s0);
-        int o2 = (c0 + 2) * ROWS;
-        FloatVector a20 = FloatVector.fromArray(F, ot, o2).mul(s0);
-        int o3 = (c0 + 3) * ROWS;
-        FloatVector a30 = FloatVector.fromArray(F, ot, o3).mul(s0);
-        int o4 = (c0 + 4) * ROWS;
-        FloatVector a40 = FloatVector.fromArray(F, ot, o4).mul(s0);
-        int o5 = (c0 + 5) * ROWS;
-        FloatVector a50 = FloatVector.fromArray(F, ot, o5).mul(s0);
-        int o6 = (c0 + 6) * ROWS;
-        FloatVector a60 = FloatVector.fromArray(F, ot, o6).mul(s0);
-        int o7 = (c0 + 7) * ROWS;
-        FloatVector a70 = FloatVector.fromArray(F, ot, o7).mul(s0);
-        for (int j = 0, p = 0, b = c0; j < n; j++, p += ROWS, b += vStride) {
-            FloatVector p0 = FloatVector.fromArray(F, st, p);
-            FloatVector b0 = FloatVector.broadcast(F, v[b]);
-            a00 = p0.fma(b0, a00);
-            FloatVector b1 = FloatVector.broadcast(F, v[b + 1]);
-            a10 = p0.fma(b1, a10);
-            FloatVector b2 = FloatVector.broadcast(F, v[b + 2]);
-            a20 = p0.fma(b2, a20);
-            FloatVector b3 = FloatVector.broadcast(F, v[b + 3]);
-            a30 = p0.fma(b3, a30);
-            FloatVector b4 = FloatVector.broadcast(F, v[b + 4]);
-            a40 = p0.fma(b4, a40);
-            FloatVector b5 = FloatVector.broadcast(F, v[b + 5]);
-            a50 = p0.fma(b5, a50);
-            FloatVector b6 = FloatVector.broadcast(F, v[b + 6]);
-            a60 = p0.fma(b6, a60);
-            FloatVector b7 = FloatVector.broadcast(F, v[b + 7]);
-            a70 = p0.fma(b7, a70);
-        }
-        a00.intoArray(ot, o0);
-        a10.intoArray(ot, o1);
-        a20.intoArray(ot, o2);
-        a30.intoArray(ot, o3);
-        a40.intoArray(ot, o4);
-        a50.intoArray(ot, o5);
-        a60.intoArray(ot, o6);
-        a70.intoArray(ot, o7);
-    }
-
-    private static void pv1(float[] ot, float[] alpha, float[] st, float[] v, int vStride, int n, int c, int nv) {
-        for (int r = 0; r < nv; r++) {
-            int o = c * ROWS + r * L;
-            FloatVector a = FloatVector.fromArray(F, ot, o).mul(FloatVector.fromArray(F, alpha, r * L));
-            for (int j = 0; j < n; j++) {
-                a = FloatVector.fromArray(F, st, j * ROWS + r * L).fma(FloatVector.broadcast(F, v[j * vStride + c]), a);
+    /** PV for one row {@code r}, one channel vector at a time. */
+    static void pv1(float[] ot, int dv, float[] alpha, float[] st, float[] v, int vStride, int n, int r) {
+        float s = alpha[r];
+        for (int c = 0; c < dv; c += L) {
+            int o = r * dv + c;
+            FloatVector a = FloatVector.fromArray(F, ot, o).mul(s);
+            for (int j = 0, p = r, b = c; j < n; j++, p += ROWS, b += vStride) {
+                a = FloatVector.fromArray(F, v, b).fma(FloatVector.broadcast(F, st[p]), a);
             }
             a.intoArray(ot, o);
+        }
+    }
+
+    /** PV for widths that are not whole vectors: plain loops. */
+    static void pvScalar(float[] ot, int dv, float[] alpha, float[] st, float[] v, int vStride, int n, int rows) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < dv; c++) {
+                float a = ot[r * dv + c] * alpha[r];
+                for (int j = 0; j < n; j++) {
+                    a += st[j * ROWS + r] * v[j * vStride + c];
+                }
+                ot[r * dv + c] = a;
+            }
         }
     }
 }

@@ -1,6 +1,5 @@
 package dev.flyer.mla.internal;
 
-import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -12,15 +11,16 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code BLOCK = 64} the KV tokens of one page:
  * <pre>
  *   qt  [d][R]       queries transposed, pre-multiplied by the softmax scale (wide kernel)
- *   qn  [R][d]       queries row-major, scaled (narrow kernel)
+ *   qn  [R][d]       queries row-major, scaled (narrow kernel, and wide tiles of one row vector)
  *   kb  [BLOCK][d]   the current block's keys as FP32 (MLA: V is kb's first dv channels)
  *   vb  [BLOCK][dv]  separate values (prefill's non-absorbed form)
  *   st  [BLOCK][R]   scores, then probabilities (wide);  [R][BLOCK] (narrow)
- *   ot  [dv][R]      unnormalised output, transposed (wide);  [R][dv] (narrow)
+ *   ot  [R][dv]      unnormalised output
  *   m, l, alpha [R]  running max, running sum, this block's rescale factor
  *   row [dv]         one finished output row
  * </pre>
- * The heap segments view the same arrays so core's bulk BF16/FP8 decoders can write into them.
+ * Core's BF16/FP8 decoders write straight into the arrays (vector stores into heap segments are
+ * not intrinsified, so the arrays are never wrapped as segments).
  */
 public final class Workspace {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
@@ -51,10 +51,7 @@ public final class Workspace {
     int dv;
     int nv;
     boolean narrow;
-    MemorySegment kbSegment = MemorySegment.ofArray(kb);
-    MemorySegment vbSegment = MemorySegment.ofArray(vb);
-    MemorySegment rowSegment = MemorySegment.ofArray(row);
-    MemorySegment qRowSegment = MemorySegment.ofArray(qRow);
+    boolean rowMajorQ;
 
     private Workspace() {}
 
@@ -70,16 +67,12 @@ public final class Workspace {
             qt = new float[d * ROWS];
             qn = new float[d * ROWS];
             kb = new float[BLOCK * d];
-            kbSegment = MemorySegment.ofArray(kb);
             qRow = new float[d];
-            qRowSegment = MemorySegment.ofArray(qRow);
         }
         if (ot.length < dv * ROWS) {
             ot = new float[dv * ROWS];
             vb = new float[BLOCK * dv];
-            vbSegment = MemorySegment.ofArray(vb);
             row = new float[dv];
-            rowSegment = MemorySegment.ofArray(row);
         }
     }
 
