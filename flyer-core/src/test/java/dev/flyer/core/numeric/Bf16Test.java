@@ -123,4 +123,27 @@ class Bf16Test {
             }
         }
     }
+
+    @Test
+    void arrayKernelsEqualScalarBitForBit() {
+        long seed = System.nanoTime();
+        System.out.println("Bf16Test.arrayKernelsEqualScalarBitForBit seed=" + seed);
+        Random random = new Random(seed);
+        int n = 1000 + random.nextInt(100);
+        float[] src = new float[n + 5];
+        for (int i = 0; i < src.length; i++) {
+            src[i] = Float.intBitsToFloat(random.nextInt());
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment codes = arena.allocate(n * 2L + 3);
+            Bf16.encode(src, 5, codes, 3, n);
+            float[] back = new float[n + 7];
+            Bf16.decode(codes, 3, back, 7, n);
+            for (int i = 0; i < n; i++) {
+                short code = codes.get(ValueLayout.JAVA_SHORT_UNALIGNED, 3 + i * 2L);
+                assertThat(code).as("lane %d of %a", i, src[5 + i]).isEqualTo(Bf16.encode(src[5 + i]));
+                assertThat(Float.floatToRawIntBits(back[7 + i])).isEqualTo(Float.floatToRawIntBits(Bf16.decode(code)));
+            }
+        }
+    }
 }

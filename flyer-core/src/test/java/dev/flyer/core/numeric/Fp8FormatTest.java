@@ -222,9 +222,13 @@ class Fp8FormatTest {
                 codes.set(ValueLayout.JAVA_BYTE, c, (byte) c);
             }
             f.decode(codes, 0, out, 0, 256);
+            float[] array = new float[259];
+            f.decode(codes, 0, array, 3, 256);
             for (int c = 0; c < 256; c++) {
+                int expected = Float.floatToRawIntBits(f.decode((byte) c));
                 assertThat(Float.floatToRawIntBits(out.get(ValueLayout.JAVA_FLOAT_UNALIGNED, c * 4L)))
-                        .as("code 0x%02x", c).isEqualTo(Float.floatToRawIntBits(f.decode((byte) c)));
+                        .as("code 0x%02x", c).isEqualTo(expected);
+                assertThat(Float.floatToRawIntBits(array[3 + c])).as("code 0x%02x into float[]", c).isEqualTo(expected);
             }
         }
     }
