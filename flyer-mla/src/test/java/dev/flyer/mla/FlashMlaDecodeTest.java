@@ -69,6 +69,29 @@ class FlashMlaDecodeTest {
         DecodeCase.assertClose(pooled, expected, "pool " + ComputePool.shared().threads() + " workers");
     }
 
+    static Stream<Arguments> fullGrid() {
+        Stream.Builder<Arguments> out = Stream.builder();
+        int i = 0;
+        for (int b : new int[] {1, 3, 33}) {
+            for (int sQ : new int[] {1, 2, 4}) {
+                for (int hQ : new int[] {16, 64, 128}) {
+                    KvCacheFormat format = i % 3 == 2 ? KvCacheFormat.FP8 : KvCacheFormat.BF16;
+                    out.add(Arguments.of(b, sQ, hQ, b == 33 ? 1024 : 4096, i++ % 2 == 0, format));
+                }
+            }
+        }
+        return out.build();
+    }
+
+    /** FlashMLA's whole test grid (b x s_q x h_q, lengths up to 4096): minutes of FP64 reference, so slow-tagged. */
+    @ParameterizedTest(name = "b={0} s_q={1} h_q={2} maxlen={3} causal={4} {5}")
+    @MethodSource("fullGrid")
+    @org.junit.jupiter.api.Tag("slow")
+    @Timeout(600)
+    void fullGridMatchesReference(int b, int sQ, int hQ, int maxLen, boolean causal, KvCacheFormat format) {
+        matchesReference(b, sQ, hQ, maxLen, causal, format);
+    }
+
     @Test
     void defaultScaleIsDToTheMinusHalf() {
         DecodeCase c = new DecodeCase(5, 2, 1, 16, new int[] {100, 5}, KvCacheFormat.BF16);
