@@ -41,9 +41,11 @@ final class DecodeChecks {
         if (dv < 1 || dv > d) {
             throw new IllegalArgumentException("head_dim_v must be in [1, d=" + d + "], got " + dv);
         }
-        if (format == KvCacheFormat.BF16) {
-            if (kCache.dtype() != DType.BF16) {
-                throw new IllegalArgumentException("k_cache dtype must be BF16 for the BF16 format, got " + kCache.dtype());
+        if (format != KvCacheFormat.FP8) {
+            DType expected = format == KvCacheFormat.BF16 ? DType.BF16 : DType.F32;
+            if (kCache.dtype() != expected) {
+                throw new IllegalArgumentException("k_cache dtype must be " + expected + " for the " + format
+                        + " format, got " + kCache.dtype());
             }
             if (kCache.size(3) != d) {
                 throw new IllegalArgumentException("k_cache head dim " + kCache.size(3) + " != q head dim " + d);

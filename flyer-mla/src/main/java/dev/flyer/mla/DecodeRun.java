@@ -120,8 +120,8 @@ final class DecodeRun {
         int physical = blockTable[request * maxBlocks + block];
         int n = Math.min(Workspace.BLOCK, length - block * Workspace.BLOCK);
         long offset = cacheBaseBytes + physical * blockStrideBytes;
-        if (format == KvCacheFormat.BF16) {
-            KvReader.plainTokens(w, cache, DType.BF16, offset, tokenStrideBytes, n, d);
+        if (format != KvCacheFormat.FP8) {
+            KvReader.plainTokens(w, cache, plainType(), offset, tokenStrideBytes, n, d);
         } else {
             for (int j = 0; j < n; j++) {
                 KvReader.fp8Token(w, j, cache, offset + j * tokenStrideBytes);
@@ -141,14 +141,18 @@ final class DecodeRun {
             }
             long offset = cacheBaseBytes + (index / Workspace.BLOCK) * blockStrideBytes
                     + (index % Workspace.BLOCK) * tokenStrideBytes;
-            if (format == KvCacheFormat.BF16) {
-                KvReader.plainToken(w, n, cache, DType.BF16, offset, d);
+            if (format != KvCacheFormat.FP8) {
+                KvReader.plainToken(w, n, cache, plainType(), offset, d);
             } else {
                 KvReader.fp8Token(w, n, cache, offset);
             }
             n++;
         }
         return n;
+    }
+
+    private DType plainType() {
+        return format == KvCacheFormat.BF16 ? DType.BF16 : DType.F32;
     }
 
     private void write(Workspace w, int request, int row, float rowLse) {

@@ -8,8 +8,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * How one token of the paged KV cache is stored.
  *
- * <p>{@link #BF16}: the token's {@code d} channels as bfloat16 (d = 576 for MLA: 512 latent + 64
- * rope; V is the first {@code dv} channels). {@link #FP8}: FlashMLA's DeepSeek-V3.2 layout, 656
+ * <p>{@link #BF16} (and {@link #F32}): the token's {@code d} channels as bfloat16 (float32) (d = 576
+ * for MLA: 512 latent + 64 rope; V is the first {@code dv} channels). {@link #FP8}: FlashMLA's DeepSeek-V3.2 layout, 656
  * bytes per token: 512 FP8 E4M3 latent values, 4 float32 scales (one per 128 values; the value is
  * {@code code × scale}), then the 64 rope channels as bfloat16. In a cache tensor the last
  * dimension is 656 bytes (dtype U8, I8 or F8_E4M3).
@@ -21,6 +21,8 @@ import java.lang.foreign.ValueLayout;
  */
 public enum KvCacheFormat {
     BF16,
+    /** FP32 channels: exact for references computed in FP32 (DeepSeek's model.py run with model.float()). */
+    F32,
     FP8;
 
     /** Latent channels quantised in the FP8 layout. */
@@ -34,7 +36,11 @@ public enum KvCacheFormat {
 
     /** Bytes one token occupies for key width {@code d}. */
     public long tokenBytes(int d) {
-        return this == BF16 ? 2L * d : FP8_TOKEN_BYTES;
+        return switch (this) {
+            case BF16 -> 2L * d;
+            case F32 -> 4L * d;
+            case FP8 -> FP8_TOKEN_BYTES;
+        };
     }
 
     /**

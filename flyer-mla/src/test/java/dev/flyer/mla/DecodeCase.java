@@ -71,9 +71,11 @@ final class DecodeCase {
         shareFirstBlock();
         Arena arena = Arena.ofAuto();
         long tokenBytes = format.tokenBytes(D);
-        cache = format == KvCacheFormat.BF16
-                ? Tensor.allocate(arena, DType.BF16, numBlocks, PAGE, 1, D)
-                : Tensor.allocate(arena, DType.U8, numBlocks, PAGE, 1, KvCacheFormat.FP8_TOKEN_BYTES);
+        cache = switch (format) {
+            case BF16 -> Tensor.allocate(arena, DType.BF16, numBlocks, PAGE, 1, D);
+            case F32 -> Tensor.allocate(arena, DType.F32, numBlocks, PAGE, 1, D);
+            case FP8 -> Tensor.allocate(arena, DType.U8, numBlocks, PAGE, 1, KvCacheFormat.FP8_TOKEN_BYTES);
+        };
         MemorySegment seg = cache.segment();
         tokens = new float[numBlocks * PAGE][];
         fillNaN(seg);
@@ -92,6 +94,12 @@ final class DecodeCase {
                 if (format == KvCacheFormat.BF16) {
                     for (int c = 0; c < D; c++) {
                         seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, offset + 2L * c, Bf16.encode(values[c]));
+                    }
+                    System.arraycopy(values, 0, stored, 0, D);
+                } else if (format == KvCacheFormat.F32) {
+                    for (int c = 0; c < D; c++) {
+                        values[c] = (float) random.nextGaussian();
+                        seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED, offset + 4L * c, values[c]);
                     }
                     System.arraycopy(values, 0, stored, 0, D);
                 } else {

@@ -28,7 +28,9 @@ class FlashMlaDecodeTest {
                 Arguments.of(3, 1, 40, 700, false, KvCacheFormat.BF16),
                 Arguments.of(3, 1, 64, 1024, false, KvCacheFormat.FP8),
                 Arguments.of(3, 2, 16, 1024, true, KvCacheFormat.FP8),
-                Arguments.of(3, 1, 2, 1024, false, KvCacheFormat.FP8));
+                Arguments.of(3, 1, 2, 1024, false, KvCacheFormat.FP8),
+                Arguments.of(3, 4, 16, 700, true, KvCacheFormat.F32),
+                Arguments.of(2, 1, 1, 700, false, KvCacheFormat.F32));
     }
 
     /** Lengths 0, multiples of 64, and random values in 1..maxLen. */
