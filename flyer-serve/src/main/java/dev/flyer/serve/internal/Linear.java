@@ -1,0 +1,87 @@
+package dev.flyer.serve.internal;
+
+import dev.flyer.core.quant.QuantizedTensor;
+import dev.flyer.core.safetensors.SafeTensors;
+import dev.flyer.core.tensor.DType;
+import dev.flyer.core.tensor.Tensor;
+import dev.flyer.gemm.Gemm;
+import java.util.Arrays;
+
+/**
+ * A projection {@code y = x · Wᵀ} whose weight stays memory-mapped in the checkpoint: BF16/F32, or
+ * FP8 E4M3 with a {@code weight_scale_inv} per 128x128 block (ceil-divided edges).
+ *
+ * <p>Implementation notes: BF16 weights go through {@link Gemm#bf16Nt}, FP8 ones through
+ * {@link Gemm#weightOnlyNt} (model.py's default {@code gemm_impl = "bf16"}: the weight is
+ * dequantised, the activation is not quantised), both with FP32 accumulation.
+ */
+public final class Linear {
+    private final String name;
+    private final Tensor plain;
+    private final QuantizedTensor fp8;
+
+    private Linear(String name, Tensor plain, QuantizedTensor fp8) {
+        this.name = name;
+        this.plain = plain;
+        this.fp8 = fp8;
+    }
+
+    /** The projection {@code prefix.weight} (plus {@code prefix.weight_scale_inv} when FP8). */
+    public static Linear load(SafeTensors st, String prefix, int out, int in) {
+        Tensor w = Weights.require(st, prefix + ".weight");
+        if (w.rank() != 2 || w.size(0) != out || w.size(1) != in) {
+            throw new IllegalArgumentException(prefix + ".weight must be [" + out + ", " + in + "], got "
+                    + Arrays.toString(w.shape()));
+        }
+        if (w.dtype() == DType.F8_E4M3) {
+            Tensor scales = Weights.require(st, prefix + ".weight_scale_inv");
+            return new Linear(prefix, null, new QuantizedTensor(w, scales, 128, 128));
+        }
+        if (w.dtype() != DType.BF16 && w.dtype() != DType.F32) {
+            throw new IllegalArgumentException(prefix + ".weight must be BF16, F32 or F8_E4M3, got " + w.dtype());
+        }
+        return new Linear(prefix, w, null);
+    }
+
+    public int out() {
+        return (int) (plain != null ? plain.size(0) : fp8.values().size(0));
+    }
+
+    public int in() {
+        return (int) (plain != null ? plain.size(1) : fp8.values().size(1));
+    }
+
+    public boolean isFp8() {
+        return fp8 != null;
+    }
+
+    /** {@code y[T, out] = x[T, in] · Wᵀ} (x and y F32). */
+    public void apply(Tensor x, Tensor y) {
+        if (fp8 != null) {
+            Gemm.weightOnlyNt(x, fp8, y);
+        } else {
+            Gemm.bf16Nt(x, plain, y, null);
+        }
+    }
+
+    /** The weight as FP32 values, row-major {@code [out][in]} (dequantised when FP8). */
+    public float[] toFloats() {
+        if (plain != null) {
+            return plain.toFloatArray();
+        }
+        int n = out();
+        int k = in();
+        float[] w = fp8.values().toFloatArray();
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < k; j++) {
+                w[i * k + j] *= fp8.scale(i, j);
+            }
+        }
+        return w;
+    }
+
+    @Override
+    public String toString() {
+        return name + (fp8 != null ? " (FP8)" : " (" + plain.dtype() + ")");
+    }
+}

@@ -1,0 +1,131 @@
+package dev.flyer.serve.internal;
+
+import dev.flyer.core.safetensors.SafeTensors;
+import dev.flyer.core.tensor.DType;
+import dev.flyer.core.tensor.Tensor;
+import dev.flyer.mla.DecodeOptions;
+import dev.flyer.mla.FlashMla;
+import dev.flyer.mla.KvCacheFormat;
+import dev.flyer.mla.MlaMetadata;
+import dev.flyer.serve.ModelConfig;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Multi-head latent attention in the absorbed form over the paged latent cache.
+ *
+ * <p>Implementation notes: deepseek-ai/DeepSeek-V3 {@code inference/model.py} ({@code MLA},
+ * {@code attn_impl = "absorb"}). Per token: {@code q = wq_b(q_norm(wq_a(x)))} (or {@code wq(x)}),
+ * split per head into nope and rope parts, rope rotated; {@code kv = wkv_a(x)} split into the latent
+ * (RMS-normed) and the shared rope key (rotated); the cache row is {@code [latent, k_pe]}. The nope
+ * query is absorbed into the latent space through {@code wkv_b}'s key half, so every head attends
+ * to the same 576-wide rows: one FlashMLA call over the chunk (causal, {@code s_q} = chunk length)
+ * returns per head a latent output, which {@code wkv_b}'s value half maps back to {@code v_head_dim},
+ * then {@code wo}. {@code wkv_b} is held dequantised in FP32 ({@code [h][nope + v][kv_lora]}), as
+ * model.py's {@code weight_dequant}.
+ */
+public final class MlaAttention {
+    private final ModelConfig c;
+    private final Rope rope;
+    private final Linear wqA;
+    private final float[] qNorm;
+    private final Linear wqB;
+    private final Linear wkvA;
+    private final float[] kvNorm;
+    private final float[] wkvB;
+    private final Linear wo;
+
+    public MlaAttention(SafeTensors st, String prefix, ModelConfig c, Rope rope) {
+        this.c = c;
+        this.rope = rope;
+        int h = c.heads();
+        if (c.qLoraRank() > 0) {
+            wqA = Linear.load(st, prefix + ".q_a_proj", c.qLoraRank(), c.hidden());
+            qNorm = Weights.vector(st, prefix + ".q_a_layernorm.weight", c.qLoraRank());
+            wqB = Linear.load(st, prefix + ".q_b_proj", h * c.qkHeadDim(), c.qLoraRank());
+        } else {
+            wqA = null;
+            qNorm = null;
+            wqB = Linear.load(st, prefix + ".q_proj", h * c.qkHeadDim(), c.hidden());
+        }
+        wkvA = Linear.load(st, prefix + ".kv_a_proj_with_mqa", c.latentDim(), c.hidden());
+        kvNorm = Weights.vector(st, prefix + ".kv_a_layernorm.weight", c.kvLoraRank());
+        wkvB = Linear.load(st, prefix + ".kv_b_proj", h * (c.qkNopeHeadDim() + c.vHeadDim()), c.kvLoraRank()).toFloats();
+        wo = Linear.load(st, prefix + ".o_proj", c.hidden(), h * c.vHeadDim());
+    }
+
+    /**
+     * Attention of {@code rows} tokens at positions {@code start..start+rows} of a sequence whose
+     * cache is {@code cache} with {@code table}; writes the chunk's latent rows into the cache first.
+     */
+    public float[] forward(float[] x, int rows, int start, Tensor cache, int[] table, MlaMetadata meta) {
+        int h = c.heads();
+        int qk = c.qkHeadDim();
+        int nope = c.qkNopeHeadDim();
+        int lora = c.kvLoraRank();
+        int d = c.latentDim();
+        float[] q = wqA != null
+                ? Rows.project(wqB, Rows.rmsNormRows(Rows.project(wqA, x, rows), rows, c.qLoraRank(), qNorm, c.rmsNormEps()), rows)
+                : Rows.project(wqB, x, rows);
+        float[] kv = Rows.project(wkvA, x, rows);
+        float[] latentRow = new float[d];
+        for (int t = 0; t < rows; t++) {
+            Rows.rmsNorm(kv, t * d, lora, kvNorm, c.rmsNormEps(), latentRow, 0);
+            System.arraycopy(kv, t * d + lora, latentRow, lora, d - lora);
+            rope.apply(latentRow, lora, start + t);
+            int position = start + t;
+            long offset = ((long) table[position / 64] * 64 + position % 64) * d;
+            MemorySegment.copy(latentRow, 0, cache.segment(), ValueLayout.JAVA_FLOAT, (cache.offset() + offset) * 4, d);
+        }
+        float[] qAbs = new float[rows * h * d];
+        for (int t = 0; t < rows; t++) {
+            for (int head = 0; head < h; head++) {
+                int qo = (t * h + head) * qk;
+                int ao = (t * h + head) * d;
+                int wo0 = head * (nope + c.vHeadDim()) * lora;
+                for (int i = 0; i < nope; i++) {
+                    float qi = q[qo + i];
+                    int w = wo0 + i * lora;
+                    for (int ch = 0; ch < lora; ch++) {
+                        qAbs[ao + ch] += qi * wkvB[w + ch];
+                    }
+                }
+                System.arraycopy(q, qo + nope, qAbs, ao + lora, d - lora);
+                rope.apply(qAbs, ao + lora, start + t);
+            }
+        }
+        float[] latentOut = attend(qAbs, rows, start, cache, table, meta);
+        float[] heads = new float[rows * h * c.vHeadDim()];
+        for (int t = 0; t < rows; t++) {
+            for (int head = 0; head < h; head++) {
+                int lo = (t * h + head) * lora;
+                for (int e = 0; e < c.vHeadDim(); e++) {
+                    int w = (head * (nope + c.vHeadDim()) + nope + e) * lora;
+                    float s = 0;
+                    for (int ch = 0; ch < lora; ch++) {
+                        s += latentOut[lo + ch] * wkvB[w + ch];
+                    }
+                    heads[(t * h + head) * c.vHeadDim() + e] = s;
+                }
+            }
+        }
+        return Rows.project(wo, heads, rows);
+    }
+
+    private float[] attend(float[] qAbs, int rows, int start, Tensor cache, int[] table, MlaMetadata meta) {
+        int h = c.heads();
+        int d = c.latentDim();
+        try (Arena arena = Arena.ofShared()) {
+            Tensor qt = Tensor.allocate(arena, DType.F32, 1, rows, h, d);
+            MemorySegment.copy(qAbs, 0, qt.data(), ValueLayout.JAVA_FLOAT, 0, qAbs.length);
+            Tensor out = Tensor.allocate(arena, DType.F32, 1, rows, h, c.kvLoraRank());
+            Tensor lse = Tensor.allocate(arena, DType.F32, 1, h, rows);
+            DecodeOptions options = new DecodeOptions(c.kvLoraRank(), c.softmaxScale(), true, KvCacheFormat.F32);
+            FlashMla.decode(qt, cache, table, new int[] {start + rows}, meta, options, out, lse);
+            float[] latent = new float[rows * h * c.kvLoraRank()];
+            MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, 0, latent, 0, latent.length);
+            return latent;
+        }
+    }
+}
