@@ -43,7 +43,7 @@ public final class DeepSeekModel implements AutoCloseable {
     private final float[] finalNorm;
     private final Linear head;
 
-    private DeepSeekModel(ModelConfig config, SafeTensors st) {
+    private DeepSeekModel(ModelConfig config, SafeTensors st, GemmImpl impl) {
         this.config = config;
         this.weights = st;
         int layers = config.layers();
@@ -60,13 +60,13 @@ public final class DeepSeekModel implements AutoCloseable {
         moe = new Moe[layers];
         for (int i = 0; i < layers; i++) {
             String p = "model.layers." + i;
-            attention[i] = new MlaAttention(st, p + ".self_attn", config, rope);
+            attention[i] = new MlaAttention(st, p + ".self_attn", config, rope, impl);
             attnNorm[i] = Weights.vector(st, p + ".input_layernorm.weight", config.hidden());
             ffnNorm[i] = Weights.vector(st, p + ".post_attention_layernorm.weight", config.hidden());
             if (config.isMoeLayer(i)) {
-                moe[i] = new Moe(st, p + ".mlp", config);
+                moe[i] = new Moe(st, p + ".mlp", config, impl);
             } else {
-                dense[i] = new Mlp(st, p + ".mlp", config.hidden(), config.intermediate());
+                dense[i] = new Mlp(st, p + ".mlp", config.hidden(), config.intermediate(), impl);
             }
         }
         finalNorm = Weights.vector(st, "model.norm.weight", config.hidden());
@@ -75,10 +75,15 @@ public final class DeepSeekModel implements AutoCloseable {
 
     /** Loads {@code dir} ({@code config.json} and {@code model.safetensors} or a sharded index). */
     public static DeepSeekModel load(Path dir) throws IOException {
+        return load(dir, GemmImpl.BF16);
+    }
+
+    /** Loads {@code dir} with FP8 projections multiplying as {@code impl} says. */
+    public static DeepSeekModel load(Path dir, GemmImpl impl) throws IOException {
         ModelConfig config = ModelConfig.load(dir);
         SafeTensors st = SafeTensors.open(dir);
         try {
-            return new DeepSeekModel(config, st);
+            return new DeepSeekModel(config, st, impl);
         } catch (RuntimeException e) {
             st.close();
             throw e;

@@ -1,6 +1,7 @@
 package dev.flyer.serve.internal;
 
 import dev.flyer.core.safetensors.SafeTensors;
+import dev.flyer.serve.GemmImpl;
 import dev.flyer.serve.ModelConfig;
 import dev.flyer.serve.ModelConfig.ScoringFunc;
 
@@ -23,7 +24,7 @@ public final class Moe {
     private final Mlp[] experts;
     private final Mlp shared;
 
-    public Moe(SafeTensors st, String prefix, ModelConfig c) {
+    public Moe(SafeTensors st, String prefix, ModelConfig c, GemmImpl impl) {
         this.c = c;
         gate = Linear.load(st, prefix + ".gate", c.routedExperts(), c.hidden());
         String biasName = prefix + ".gate.e_score_correction_bias";
@@ -33,10 +34,10 @@ public final class Moe {
         }
         experts = new Mlp[c.routedExperts()];
         for (int e = 0; e < experts.length; e++) {
-            experts[e] = new Mlp(st, prefix + ".experts." + e, c.hidden(), c.moeIntermediate());
+            experts[e] = new Mlp(st, prefix + ".experts." + e, c.hidden(), c.moeIntermediate(), impl);
         }
         shared = c.sharedExperts() > 0
-                ? new Mlp(st, prefix + ".shared_experts", c.hidden(), c.sharedExperts() * c.moeIntermediate()) : null;
+                ? new Mlp(st, prefix + ".shared_experts", c.hidden(), c.sharedExperts() * c.moeIntermediate(), impl) : null;
     }
 
     public float[] forward(float[] x, int rows) {

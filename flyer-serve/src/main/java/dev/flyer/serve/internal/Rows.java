@@ -22,7 +22,7 @@ public final class Rows {
             Tensor in = Tensor.allocate(arena, DType.F32, rows, w.in());
             MemorySegment.copy(x, 0, in.data(), ValueLayout.JAVA_FLOAT, 0, rows * w.in());
             Tensor out = Tensor.allocate(arena, DType.F32, rows, w.out());
-            w.apply(in, out);
+            w.apply(in, out, arena);
             float[] y = new float[rows * w.out()];
             MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, 0, y, 0, y.length);
             return y;
