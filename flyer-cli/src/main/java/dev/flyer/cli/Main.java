@@ -6,6 +6,8 @@ import dev.flyer.cli.internal.DistCommand;
 import dev.flyer.cli.internal.LaunchCommand;
 import dev.flyer.cli.internal.DualPipeCommand;
 import dev.flyer.cli.internal.EplbCommand;
+import dev.flyer.cli.internal.GenerateCommand;
+import dev.flyer.cli.internal.ModelCommand;
 import dev.flyer.cli.internal.ProfileCommand;
 import dev.flyer.cli.internal.SafetensorsCommand;
 import java.io.IOException;
@@ -22,7 +24,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "flyer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "DeepSeek's open infrastructure stack on the JVM.",
-        subcommands = {DemoCommand.class, LaunchCommand.class, DistCommand.class, DualPipeCommand.class, EplbCommand.class, ProfileCommand.class, BenchCommand.class, SafetensorsCommand.class,
+        subcommands = {DemoCommand.class, LaunchCommand.class, DistCommand.class, DualPipeCommand.class, EplbCommand.class, ProfileCommand.class, ModelCommand.class, GenerateCommand.class, BenchCommand.class, SafetensorsCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

@@ -36,7 +36,7 @@ class MainTest {
         assertThat(version.out()).startsWith("flyer ").contains("Java 25");
         for (String[] args : new String[][] {{"--help"}, {"demo", "--help"}, {"bench", "--help"},
             {"bench", "machine", "--help"}, {"bench", "numerics", "--help"}, {"bench", "jmh", "--help"},
-            {"safetensors", "--help"}}) {
+            {"safetensors", "--help"}, {"generate", "--help"}, {"model", "init", "--help"}, {"bench", "mla", "--help"}}) {
             Result r = run(args);
             assertThat(r.status()).as(String.join(" ", args)).isZero();
             assertThat(r.out()).as(String.join(" ", args)).contains("Usage: flyer");
@@ -196,5 +196,28 @@ class MainTest {
         Result r = run("safetensors", model.toString());
         assertThat(r.status()).isZero();
         assertThat(r.out()).contains("model.embed_tokens.weight").contains("BF16").contains("139 tensors");
+    }
+
+    @Test
+    void generateWritesTheGoldenLayoutAndModelInitRoundTrips(@TempDir Path dir) throws Exception {
+        Path fixture = Path.of(System.getProperty("flyer.fixtures", "../../shared/fixtures")).resolve("tiny-v3");
+        Path logits = dir.resolve("logits.json");
+        Result r = run("generate", "--model", fixture.toString(), "--tokens", "203,339,321,318,423,29,235",
+                "--max-tokens", "4", "--logits-out", logits.toString());
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out().strip()).isEqualTo("494,353,71,336");
+        com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(logits.toFile());
+        assertThat(json.get("decode")).hasSize(4);
+        assertThat(json.get("prefill_last_logits")).hasSize(512);
+        assertThat(json.get("decode").get(0).get("logits")).isEqualTo(json.get("prefill_last_logits"));
+        Path model = dir.resolve("v2");
+        assertThat(run("model", "init", "--preset", "tiny-v2lite", "--layers", "2", "--out", model.toString()).status()).isZero();
+        Result info = run("model", "info", "--model", model.toString());
+        assertThat(info.out()).contains("deepseek_v2: 2 layers (1 dense)").contains("softmax/greedy");
+        Result bad = run("generate", "--model", model.toString(), "--tokens", "1,2,9999");
+        assertThat(bad.status()).isEqualTo(1);
+        assertThat(bad.err()).contains("token 9999 at 2 is outside the vocabulary of 512");
+        assertThat(run("model", "init", "--preset", "gpt", "--out", model.toString()).err())
+                .contains("preset must be tiny-v3, tiny-v2lite or v2lite-shaped, got gpt");
     }
 }

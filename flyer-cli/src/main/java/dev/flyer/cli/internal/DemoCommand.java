@@ -65,7 +65,7 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         trace.processName("flyer demo");
         trace.threadName(TID, "main");
-        out.println("Flyer demo: a tour of what exists (core, eplb, profile, dist, dualpipe, bench)");
+        out.println("Flyer demo: a tour of what exists (core, eplb, profile, dist, dualpipe, serve, bench)");
         step("1. number formats", this::numberFormats);
         step("2. fine-grained FP8 quantisation", this::quantisation);
         step("3. safetensors", this::safetensors);
@@ -74,9 +74,10 @@ public final class DemoCommand implements Callable<Integer> {
         step("6. expert-parallel load balancer (EPLB README example)", this::eplb);
         step("7. overlap analysis of DeepSeek's training trace", this::profile);
         step("8. DualPipe: schedule, simulated bubble, and two ranks training for real", this::dualPipe);
+        step("9. a DeepSeek-V3 model on the JVM: greedy generation, checked against DeepSeek's model.py", this::generate);
         Path file = tracePath != null ? tracePath : Files.createTempFile("flyer-demo-trace", ".json");
         trace.write(file);
-        out.printf("%n9. trace of this tour: wrote %s (%d events); open it in https://ui.perfetto.dev, or run%n"
+        out.printf("%n10. trace of this tour: wrote %s (%d events); open it in https://ui.perfetto.dev, or run%n"
                 + "   ./flyer profile analyze %s --svg tour.svg%n", file, trace.events().size(), file);
         return 0;
     }
@@ -163,6 +164,38 @@ public final class DemoCommand implements Callable<Integer> {
             }
         } else {
             out.println("   (fixtures not found at " + model + "; pass --fixtures DIR to open the tiny DeepSeek-V3)");
+        }
+    }
+
+    /** The tiny V3 fixture (or a fresh random one) generating greedily through flyer-gemm and flyer-mla. */
+    private void generate() throws Exception {
+        Path model = fixturesDir().resolve("tiny-v3");
+        Path temp = null;
+        if (!Files.isDirectory(model)) {
+            temp = Files.createTempDirectory("flyer-tiny-v3");
+            dev.flyer.serve.RandomCheckpoint.write(dev.flyer.serve.RandomCheckpoint.Preset.TINY_V3, 3, false, 1, temp);
+            model = temp;
+            out.println("   (fixtures not found: a freshly initialised random tiny-v3 instead)");
+        }
+        int[] prompt = {203, 339, 321, 318, 423, 29, 235};
+        try (dev.flyer.serve.DeepSeekModel m = dev.flyer.serve.DeepSeekModel.load(model)) {
+            long t0 = System.nanoTime();
+            dev.flyer.serve.Generator.Result r = dev.flyer.serve.Generator.generate(m, prompt, 4,
+                    dev.flyer.serve.Sampler.greedy(), false, null);
+            out.printf("   prompt %s -> %s in %.0f ms (3 layers: MLA over the paged latent cache, 16 experts in 4 groups)%n",
+                    Arrays.toString(prompt), Arrays.toString(r.tokens()), (System.nanoTime() - t0) / 1e6);
+            if (temp == null) {
+                out.println("   DeepSeek's inference/model.py generates [494, 353, 71, 336] from this prompt (fixture golden.json)");
+            }
+        } finally {
+            if (temp != null) {
+                try (var files = Files.list(temp)) {
+                    for (Path f : files.toList()) {
+                        Files.delete(f);
+                    }
+                }
+                Files.delete(temp);
+            }
         }
     }
 
