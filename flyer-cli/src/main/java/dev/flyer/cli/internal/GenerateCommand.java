@@ -3,6 +3,7 @@ package dev.flyer.cli.internal;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.flyer.serve.ChatTokenizer;
 import dev.flyer.serve.DeepSeekModel;
 import dev.flyer.serve.GemmImpl;
 import dev.flyer.serve.Generator;
@@ -31,7 +32,7 @@ public final class GenerateCommand implements Callable<Integer> {
         @Option(names = "--tokens", split = ",", description = "Prompt token ids, comma-separated.")
         int[] tokens;
 
-        @Option(names = "--prompt", description = "Prompt text (needs the checkpoint's tokenizer.json).")
+        @Option(names = "--prompt", description = "Prompt text, tokenized with BOS as tokenizer_config.json says.")
         String prompt;
     }
 
@@ -57,26 +58,36 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--logits-out", description = "Write the logits of every step as JSON.")
     Path logitsOut;
 
+    @Option(names = "--tokenizer", description = "Directory with tokenizer.json (default: the model's).")
+    Path tokenizerDir;
+
     @Override
     public Integer call() throws Exception {
-        if (input.prompt != null) {
-            throw new IllegalArgumentException("--prompt needs tokenizer support, which is not built yet; pass --tokens");
-        }
         GemmImpl impl = switch (gemm) {
             case "bf16" -> GemmImpl.BF16;
             case "fp8" -> GemmImpl.FP8;
             default -> throw new IllegalArgumentException("--gemm must be bf16 or fp8, got " + gemm);
         };
         Sampler sampler = new Sampler(temperature, topP, topK, seed);
+        ChatTokenizer tokenizer = input.prompt != null ? ChatTokenizer.load(tokenizerDir != null ? tokenizerDir : model) : null;
         try (DeepSeekModel m = DeepSeekModel.load(model, impl)) {
+            int[] prompt = tokenizer != null ? tokenizer.encode(input.prompt) : input.tokens;
             long t0 = System.nanoTime();
-            Generator.Result r = Generator.generate(m, input.tokens, maxTokens, sampler, logitsOut != null, null);
+            Generator.Result r = Generator.generate(m, prompt, maxTokens, sampler, logitsOut != null, null);
             double seconds = (System.nanoTime() - t0) / 1e9;
-            System.out.println(Arrays.toString(r.tokens()).replace(" ", "").replace("[", "").replace("]", ""));
-            System.err.printf("%d prompt + %d generated tokens in %.2f s (stop: %s)%n", input.tokens.length,
+            if (tokenizer != null) {
+                System.out.println(tokenizer.decode(r.tokens(), true));
+            } else {
+                System.out.println(Arrays.toString(r.tokens()).replace(" ", "").replace("[", "").replace("]", ""));
+            }
+            System.err.printf("%d prompt + %d generated tokens in %.2f s (stop: %s)%n", prompt.length,
                     r.tokens().length, seconds, r.stopReason());
             if (logitsOut != null) {
                 write(r, logitsOut);
+            }
+        } finally {
+            if (tokenizer != null) {
+                tokenizer.close();
             }
         }
         return 0;
