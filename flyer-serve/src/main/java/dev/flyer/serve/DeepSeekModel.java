@@ -2,8 +2,6 @@ package dev.flyer.serve;
 
 import dev.flyer.core.safetensors.SafeTensors;
 import dev.flyer.core.tensor.Tensor;
-import dev.flyer.mla.FlashMla;
-import dev.flyer.mla.MlaMetadata;
 import dev.flyer.serve.internal.Linear;
 import dev.flyer.serve.internal.MlaAttention;
 import dev.flyer.serve.internal.Mlp;
@@ -101,41 +99,91 @@ public final class DeepSeekModel implements AutoCloseable {
 
     /** Appends {@code tokens} to {@code seq} and returns the logits after the last one. */
     public float[] forward(KvCache cache, KvCache.Sequence seq, int[] tokens) {
-        int rows = tokens.length;
-        int start = seq.length();
-        if (rows == 0) {
-            throw new IllegalArgumentException("tokens must not be empty");
+        return forward(cache, java.util.List.of(seq), java.util.List.of(tokens))[0];
+    }
+
+    /**
+     * One step for several sequences at once (continuous batching): appends {@code tokens.get(i)}
+     * to {@code seqs.get(i)} and returns each sequence's logits after its last token. All rows go
+     * through the projections and experts together; attention runs per sequence. Checks happen
+     * before anything is written; if the cache cannot hold every sequence's new tokens, nothing is
+     * reserved and {@link IllegalStateException} is thrown.
+     */
+    public float[][] forward(KvCache cache, java.util.List<KvCache.Sequence> seqs, java.util.List<int[]> tokens) {
+        int n = seqs.size();
+        if (tokens.size() != n || n == 0) {
+            throw new IllegalArgumentException("need one token array per sequence, got " + n + " sequences and "
+                    + tokens.size() + " token arrays");
         }
-        if (start + rows > config.maxPositions()) {
-            throw new IllegalArgumentException("positions " + start + ".." + (start + rows - 1)
-                    + " exceed max_position_embeddings " + config.maxPositions());
+        int[] rowCounts = new int[n];
+        int[] starts = new int[n];
+        int needBlocks = 0;
+        for (int i = 0; i < n; i++) {
+            rowCounts[i] = tokens.get(i).length;
+            starts[i] = seqs.get(i).length();
+            check(tokens.get(i), starts[i]);
+            needBlocks += seqs.get(i).blocksNeeded(rowCounts[i]);
         }
+        if (needBlocks > cache.freeBlocks()) {
+            throw new IllegalStateException("KV cache out of blocks: need " + needBlocks + ", " + cache.freeBlocks()
+                    + " free of " + cache.totalBlocks());
+        }
+        int[][] tables = new int[n][];
+        for (int i = 0; i < n; i++) {
+            seqs.get(i).reserve(rowCounts[i]);
+            tables[i] = seqs.get(i).blockTable();
+        }
+        dev.flyer.serve.internal.Batch batch = dev.flyer.serve.internal.Batch.of(rowCounts, starts, tables, config.heads());
+        int rows = batch.totalRows();
         int hidden = config.hidden();
         float[] x = new float[rows * hidden];
-        for (int t = 0; t < rows; t++) {
+        for (int i = 0; i < n; i++) {
+            for (int r = 0; r < rowCounts[i]; r++) {
+                embed(tokens.get(i)[r], x, (batch.offset()[i] + r) * hidden);
+            }
+        }
+        for (int l = 0; l < config.layers(); l++) {
+            float[] xn = Rows.rmsNormRows(x, rows, hidden, attnNorm[l], config.rmsNormEps());
+            Rows.add(x, attention[l].forward(xn, batch, cache.layer(l)));
+            xn = Rows.rmsNormRows(x, rows, hidden, ffnNorm[l], config.rmsNormEps());
+            Rows.add(x, moe[l] != null ? moe[l].forward(xn, rows) : dense[l].forward(xn, rows));
+        }
+        float[] last = new float[n * hidden];
+        for (int i = 0; i < n; i++) {
+            seqs.get(i).advance(rowCounts[i]);
+            Rows.rmsNorm(x, (batch.offset()[i] + rowCounts[i] - 1) * hidden, hidden, finalNorm, config.rmsNormEps(),
+                    last, i * hidden);
+        }
+        float[] logits = Rows.project(head, last, n);
+        float[][] out = new float[n][];
+        int vocab = config.vocabSize();
+        for (int i = 0; i < n; i++) {
+            out[i] = java.util.Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab);
+        }
+        return out;
+    }
+
+    private void check(int[] tokens, int start) {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("tokens must not be empty");
+        }
+        if (start + tokens.length > config.maxPositions()) {
+            throw new IllegalArgumentException("positions " + start + ".." + (start + tokens.length - 1)
+                    + " exceed max_position_embeddings " + config.maxPositions());
+        }
+        for (int t = 0; t < tokens.length; t++) {
             if (tokens[t] < 0 || tokens[t] >= config.vocabSize()) {
                 throw new IllegalArgumentException("token " + tokens[t] + " at " + t + " is outside the vocabulary of "
                         + config.vocabSize());
             }
         }
-        seq.reserve(rows);
-        for (int t = 0; t < rows; t++) {
-            Tensor row = embed.select(0, tokens[t]);
-            for (int h = 0; h < hidden; h++) {
-                x[t * hidden + h] = row.getFloat(h);
-            }
+    }
+
+    private void embed(int token, float[] x, int offset) {
+        Tensor row = embed.select(0, token);
+        for (int h = 0; h < config.hidden(); h++) {
+            x[offset + h] = row.getFloat(h);
         }
-        MlaMetadata meta = FlashMla.metadata(new int[] {start + rows}, rows, config.heads());
-        for (int i = 0; i < config.layers(); i++) {
-            float[] xn = Rows.rmsNormRows(x, rows, hidden, attnNorm[i], config.rmsNormEps());
-            Rows.add(x, attention[i].forward(xn, rows, start, cache.layer(i), seq.blockTable(), meta));
-            xn = Rows.rmsNormRows(x, rows, hidden, ffnNorm[i], config.rmsNormEps());
-            Rows.add(x, moe[i] != null ? moe[i].forward(xn, rows) : dense[i].forward(xn, rows));
-        }
-        seq.advance(rows);
-        float[] last = new float[hidden];
-        Rows.rmsNorm(x, (rows - 1) * hidden, hidden, finalNorm, config.rmsNormEps(), last, 0);
-        return Rows.project(head, last, 1);
     }
 
     @Override

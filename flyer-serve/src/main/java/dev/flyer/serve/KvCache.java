@@ -83,6 +83,11 @@ public final class KvCache implements AutoCloseable {
             return table;
         }
 
+        /** Blocks {@link #reserve} would take for {@code tokens} more tokens. */
+        public int blocksNeeded(int tokens) {
+            return Math.max(0, (length + tokens + BLOCK - 1) / BLOCK - table.length);
+        }
+
         /** Makes room for {@code tokens} more tokens (all or nothing). */
         public void reserve(int tokens) {
             int need = (length + tokens + BLOCK - 1) / BLOCK - table.length;

@@ -57,10 +57,11 @@ public final class MlaAttention {
     }
 
     /**
-     * Attention of {@code rows} tokens at positions {@code start..start+rows} of a sequence whose
-     * cache is {@code cache} with {@code table}; writes the chunk's latent rows into the cache first.
+     * Attention of every row of {@code batch} (row {@code r} of sequence {@code i} at position
+     * {@code start[i] + r}); writes the rows' latent cache entries first.
      */
-    public float[] forward(float[] x, int rows, int start, Tensor cache, int[] table, MlaMetadata meta) {
+    public float[] forward(float[] x, Batch batch, Tensor cache) {
+        int rows = batch.totalRows();
         int h = c.heads();
         int qk = c.qkHeadDim();
         int nope = c.qkNopeHeadDim();
@@ -71,13 +72,18 @@ public final class MlaAttention {
                 : Rows.project(wqB, x, rows);
         float[] kv = Rows.project(wkvA, x, rows);
         float[] latentRow = new float[d];
-        for (int t = 0; t < rows; t++) {
-            Rows.rmsNorm(kv, t * d, lora, kvNorm, c.rmsNormEps(), latentRow, 0);
-            System.arraycopy(kv, t * d + lora, latentRow, lora, d - lora);
-            rope.apply(latentRow, lora, start + t);
-            int position = start + t;
-            long offset = ((long) table[position / 64] * 64 + position % 64) * d;
-            MemorySegment.copy(latentRow, 0, cache.segment(), ValueLayout.JAVA_FLOAT, (cache.offset() + offset) * 4, d);
+        int[] position = new int[rows];
+        for (int i = 0; i < batch.sequences(); i++) {
+            for (int r = 0; r < batch.rows()[i]; r++) {
+                int t = batch.offset()[i] + r;
+                position[t] = batch.start()[i] + r;
+                Rows.rmsNorm(kv, t * d, lora, kvNorm, c.rmsNormEps(), latentRow, 0);
+                System.arraycopy(kv, t * d + lora, latentRow, lora, d - lora);
+                rope.apply(latentRow, lora, position[t]);
+                int[] table = batch.tables()[i];
+                long offset = ((long) table[position[t] / 64] * 64 + position[t] % 64) * d;
+                MemorySegment.copy(latentRow, 0, cache.segment(), ValueLayout.JAVA_FLOAT, (cache.offset() + offset) * 4, d);
+            }
         }
         float[] qAbs = new float[rows * h * d];
         for (int t = 0; t < rows; t++) {
@@ -93,10 +99,14 @@ public final class MlaAttention {
                     }
                 }
                 System.arraycopy(q, qo + nope, qAbs, ao + lora, d - lora);
-                rope.apply(qAbs, ao + lora, start + t);
+                rope.apply(qAbs, ao + lora, position[t]);
             }
         }
-        float[] latentOut = attend(qAbs, rows, start, cache, table, meta);
+        float[] latentOut = new float[rows * h * lora];
+        for (int i = 0; i < batch.sequences(); i++) {
+            attend(qAbs, batch.offset()[i], batch.rows()[i], batch.start()[i], cache, batch.tables()[i], batch.plans()[i],
+                    latentOut);
+        }
         float[] heads = new float[rows * h * c.vHeadDim()];
         for (int t = 0; t < rows; t++) {
             for (int head = 0; head < h; head++) {
@@ -114,19 +124,20 @@ public final class MlaAttention {
         return Rows.project(wo, heads, rows);
     }
 
-    private float[] attend(float[] qAbs, int rows, int start, Tensor cache, int[] table, MlaMetadata meta) {
+    /** One sequence's rows {@code first .. first + rows} through FlashMLA (causal, s_q = rows) into {@code latentOut}. */
+    private void attend(float[] qAbs, int first, int rows, int start, Tensor cache, int[] table, MlaMetadata meta,
+                        float[] latentOut) {
         int h = c.heads();
         int d = c.latentDim();
         try (Arena arena = Arena.ofShared()) {
             Tensor qt = Tensor.allocate(arena, DType.F32, 1, rows, h, d);
-            MemorySegment.copy(qAbs, 0, qt.data(), ValueLayout.JAVA_FLOAT, 0, qAbs.length);
+            MemorySegment.copy(qAbs, first * h * d, qt.data(), ValueLayout.JAVA_FLOAT, 0, rows * h * d);
             Tensor out = Tensor.allocate(arena, DType.F32, 1, rows, h, c.kvLoraRank());
             Tensor lse = Tensor.allocate(arena, DType.F32, 1, h, rows);
             DecodeOptions options = new DecodeOptions(c.kvLoraRank(), c.softmaxScale(), true, KvCacheFormat.F32);
             FlashMla.decode(qt, cache, table, new int[] {start + rows}, meta, options, out, lse);
-            float[] latent = new float[rows * h * c.kvLoraRank()];
-            MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, 0, latent, 0, latent.length);
-            return latent;
+            MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, 0, latentOut, first * h * c.kvLoraRank(),
+                    rows * h * c.kvLoraRank());
         }
     }
 }
