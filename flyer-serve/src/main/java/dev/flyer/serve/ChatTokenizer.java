@@ -23,7 +23,7 @@ import java.util.Map;
  * without adding more, as {@code apply_chat_template(tokenize=True)} does. Missing files are
  * {@link IllegalArgumentException}s naming them.
  */
-public final class ChatTokenizer implements AutoCloseable {
+public final class ChatTokenizer implements TextCodec {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final HuggingFaceTokenizer tokenizer;
@@ -130,6 +130,16 @@ public final class ChatTokenizer implements AutoCloseable {
         bindings.put("bos_token", bosToken == null ? "" : bosToken);
         bindings.put("eos_token", eosToken == null ? "" : eosToken);
         return new Jinjava().render(template, bindings);
+    }
+
+    @Override
+    public String decode(int[] ids) {
+        return decode(ids, true);
+    }
+
+    @Override
+    public int[] encodeChat(List<ChatMessage> messages) {
+        return encodeChat(messages, true);
     }
 
     /** Token ids of the rendered chat (the template writes BOS itself). */

@@ -49,6 +49,7 @@ public final class Engine implements AutoCloseable {
         final Listener listener;
         final List<Integer> generated = new ArrayList<>();
         final CompletableFuture<String> done = new CompletableFuture<>();
+        volatile String cancelled;
         KvCache.Sequence seq;
         int fed;
 
@@ -57,6 +58,11 @@ public final class Engine implements AutoCloseable {
             this.maxTokens = maxTokens;
             this.sampler = sampler;
             this.listener = listener;
+        }
+
+        /** Asks the engine to finish this request at its next step with {@code reason} (e.g. a stop string matched). */
+        public void cancel(String reason) {
+            cancelled = reason;
         }
 
         /** Completes with the finish reason. */
@@ -210,6 +216,11 @@ public final class Engine implements AutoCloseable {
     }
 
     private void step() {
+        for (Request r : new ArrayList<>(running)) {
+            if (r.cancelled != null) {
+                finish(r, r.cancelled);
+            }
+        }
         List<KvCache.Sequence> seqs = new ArrayList<>();
         List<int[]> feeds = new ArrayList<>();
         List<Request> members = new ArrayList<>();
