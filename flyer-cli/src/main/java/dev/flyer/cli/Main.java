@@ -1,6 +1,7 @@
 package dev.flyer.cli;
 
 import dev.flyer.cli.internal.BenchCommand;
+import dev.flyer.cli.internal.ChatCommand;
 import dev.flyer.cli.internal.DemoCommand;
 import dev.flyer.cli.internal.DistCommand;
 import dev.flyer.cli.internal.LaunchCommand;
@@ -10,6 +11,7 @@ import dev.flyer.cli.internal.GenerateCommand;
 import dev.flyer.cli.internal.ModelCommand;
 import dev.flyer.cli.internal.ProfileCommand;
 import dev.flyer.cli.internal.SafetensorsCommand;
+import dev.flyer.cli.internal.ServeCommand;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Properties;
@@ -24,7 +26,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "flyer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "DeepSeek's open infrastructure stack on the JVM.",
-        subcommands = {DemoCommand.class, LaunchCommand.class, DistCommand.class, DualPipeCommand.class, EplbCommand.class, ProfileCommand.class, ModelCommand.class, GenerateCommand.class, BenchCommand.class, SafetensorsCommand.class,
+        subcommands = {DemoCommand.class, LaunchCommand.class, DistCommand.class, DualPipeCommand.class, EplbCommand.class, ProfileCommand.class, ModelCommand.class, GenerateCommand.class, ServeCommand.class, ChatCommand.class, BenchCommand.class, SafetensorsCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

@@ -36,7 +36,7 @@ class MainTest {
         assertThat(version.out()).startsWith("flyer ").contains("Java 25");
         for (String[] args : new String[][] {{"--help"}, {"demo", "--help"}, {"bench", "--help"},
             {"bench", "machine", "--help"}, {"bench", "numerics", "--help"}, {"bench", "jmh", "--help"},
-            {"safetensors", "--help"}, {"generate", "--help"}, {"model", "init", "--help"}, {"bench", "mla", "--help"}}) {
+            {"safetensors", "--help"}, {"generate", "--help"}, {"model", "init", "--help"}, {"bench", "mla", "--help"}, {"serve", "--help"}, {"chat", "--help"}}) {
             Result r = run(args);
             assertThat(r.status()).as(String.join(" ", args)).isZero();
             assertThat(r.out()).as(String.join(" ", args)).contains("Usage: flyer");

@@ -278,6 +278,7 @@ public final class HttpApi {
         String sent = "";
         boolean stopped;
         boolean inReasoning;
+        boolean roleSent;
 
         Exchange(ChannelHandlerContext ctx, Params p, boolean chat, boolean keepAlive) {
             this.ctx = ctx;
@@ -329,7 +330,9 @@ public final class HttpApi {
             String t = text();
             if (p.stream()) {
                 if (t.length() > sent.length() && t.startsWith(sent)) {
-                    sendChunk(t.substring(sent.length()), null);
+                    String rest = t.substring(sent.length());
+                    sent = t;
+                    sendChunk(rest, null);
                 }
                 sendChunk("", finish);
                 ctx.write(new DefaultHttpContent(Unpooled.copiedBuffer("data: [DONE]\n\n", StandardCharsets.UTF_8)));
@@ -362,8 +365,9 @@ public final class HttpApi {
             ObjectNode choice = body.putArray("choices").addObject().put("index", 0);
             if (chat) {
                 ObjectNode d = choice.putObject("delta");
-                if (sent.equals(delta) || sent.isEmpty()) {
+                if (!roleSent) {
                     d.put("role", "assistant");
+                    roleSent = true;
                 }
                 if (!delta.isEmpty()) {
                     routeDelta(d, delta);
