@@ -24,7 +24,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Implementation notes: one engine thread owns the model and the cache (neither is
  * thread-safe); submitters only touch the lock-guarded queue. Follows the scheduling of vLLM-style
- * continuous batching that DeepSeek's inference system describes; prefix caching comes next.
+ * continuous batching that DeepSeek's inference system describes. Prefix caching: on admission a
+ * request adopts the cached blocks its context starts with and prefills only the rest; every
+ * block a sequence fills is published for later requests ({@link KvCache}).
  */
 public final class Engine implements AutoCloseable {
     /** Engine sizing. */
@@ -93,6 +95,8 @@ public final class Engine implements AutoCloseable {
     private final AtomicLong promptTokens = new AtomicLong();
     private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong preemptions = new AtomicLong();
+    private final AtomicLong prefixHitTokens = new AtomicLong();
+    private final AtomicLong admittedTokens = new AtomicLong();
     private volatile int runningCount;
     private volatile int waitingCount;
 
@@ -168,6 +172,17 @@ public final class Engine implements AutoCloseable {
         return preemptions.get();
     }
 
+    /** Share of admitted prompt tokens whose KV came from the prefix cache. */
+    public double prefixHitRatio() {
+        long admitted = admittedTokens.get();
+        return admitted == 0 ? 0 : (double) prefixHitTokens.get() / admitted;
+    }
+
+    /** Prompt tokens served from the prefix cache. */
+    public long prefixHitTokens() {
+        return prefixHitTokens.get();
+    }
+
     public ModelConfig config() {
         return model.config();
     }
@@ -208,7 +223,10 @@ public final class Engine implements AutoCloseable {
             committed += need;
             waiting.pollFirst();
             r.seq = cache.newSequence();
-            r.fed = 0;
+            int[] context = r.context();
+            r.fed = r.seq.adoptPrefix(context);
+            prefixHitTokens.addAndGet(r.fed);
+            admittedTokens.addAndGet(context.length);
             running.add(r);
         }
         waitingCount = waiting.size();
@@ -255,6 +273,9 @@ public final class Engine implements AutoCloseable {
         for (int i = 0; i < members.size(); i++) {
             Request r = members.get(i);
             r.fed += feeds.get(i).length;
+            if (r.seq.length() / KvCache.BLOCK > (r.seq.length() - feeds.get(i).length) / KvCache.BLOCK) {
+                r.seq.publishFullBlocks(r.context());
+            }
             if (r.fed < r.prompt.length + r.generated.size()) {
                 continue;
             }

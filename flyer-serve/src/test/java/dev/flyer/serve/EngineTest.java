@@ -118,4 +118,26 @@ class EngineTest {
         assertThatThrownBy(() -> engine.submit(new int[] {5}, 1, Sampler.greedy(), new Collect()))
                 .isInstanceOf(IllegalStateException.class);
     }
+
+    @Test
+    void prefixCacheHitsGiveIdenticalOutputs() throws Exception {
+        int[] shared = new Random(9).ints(150, 2, 512).toArray();
+        int[][] prompts = new int[4][];
+        for (int i = 0; i < prompts.length; i++) {
+            prompts[i] = java.util.Arrays.copyOf(shared, 150 + 5 + i);
+            for (int j = 150; j < prompts[i].length; j++) {
+                prompts[i][j] = 10 + i + j;
+            }
+        }
+        try (Engine engine = new Engine(model, new Engine.Options(2048, 8, 256))) {
+            for (int[] p : prompts) {
+                Collect c = new Collect();
+                engine.submit(p, 5, Sampler.greedy(), c).done().get(60, TimeUnit.SECONDS);
+                assertThat(c.tokens).isEqualTo(alone(p, 5));
+            }
+            // the first request computes two full blocks of the shared prefix; the other three adopt them
+            assertThat(engine.prefixHitTokens()).isEqualTo(3 * 128);
+            assertThat(engine.prefixHitRatio()).isGreaterThan(0.5);
+        }
+    }
 }

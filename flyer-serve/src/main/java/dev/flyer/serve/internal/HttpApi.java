@@ -422,7 +422,10 @@ public final class HttpApi {
         metric(b, "flyer_kv_blocks_in_use", "gauge", "KV cache blocks held by sequences.", engine.kvBlocksInUse());
         metric(b, "flyer_kv_blocks_total", "gauge", "KV cache blocks.", engine.kvBlocksTotal());
         metric(b, "flyer_preemptions_total", "counter", "Requests preempted for lack of KV blocks.", engine.preemptions());
-        metric(b, "flyer_prefix_cache_hit_ratio", "gauge", "Share of prompt tokens served from the prefix cache.", 0);
+        metric(b, "flyer_prefix_cache_hit_ratio", "gauge", "Share of prompt tokens served from the prefix cache.",
+                engine.prefixHitRatio());
+        metric(b, "flyer_prefix_cache_hit_tokens_total", "counter", "Prompt tokens served from the prefix cache.",
+                engine.prefixHitTokens());
         return b.toString();
     }
 
