@@ -157,6 +157,29 @@ class GemmTest {
         assertThat(diff(values(d), reference(m, n, k, plain(xf), dequantized(b)))).isLessThan(1e-6);
     }
 
+    /** The few-row plain-weight kernel (BF16 and F32 B, 1..8 rows, with and without C) against FP64. */
+    @Test
+    void fewRowPlainWeightsMatchTheReference() {
+        int n = 70;
+        int k = 256;
+        for (DType bType : new DType[] {DType.BF16, DType.F32}) {
+            Tensor w = gaussian(bType, n, k);
+            for (int m : new int[] {1, 2, 3, 4, 5, 8, 9}) {
+                Tensor x = gaussian(DType.F32, m, k);
+                Tensor d = Tensor.allocate(arena, DType.F32, m, n);
+                Gemm.bf16Nt(x, w, d, null);
+                double[] ref = reference(m, n, k, plain(x), plain(w));
+                assertThat(diff(values(d), ref)).as("%s m=%d", bType, m).isLessThan(1e-6);
+                Gemm.bf16Nt(x, w, d, d);
+                double[] twice = ref.clone();
+                for (int i = 0; i < twice.length; i++) {
+                    twice[i] *= 2;
+                }
+                assertThat(diff(values(d), twice)).as("%s m=%d accumulate", bType, m).isLessThan(1e-6);
+            }
+        }
+    }
+
     @Test
     void groupedContiguousWithPaddingAndEmptyGroups() {
         int n = 48;

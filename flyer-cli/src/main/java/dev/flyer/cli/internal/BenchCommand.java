@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
 /** {@code flyer bench ...}: benchmarks that print each figure beside its peer and the machine's limit. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: each figure beside its peer (same run) and the machine's limit.",
-        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class, BenchCommand.Dist.class, BenchCommand.GemmCmd.class, BenchCommand.MlaCmd.class,
+        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class, BenchCommand.Dist.class, BenchCommand.GemmCmd.class, BenchCommand.MlaCmd.class, BenchCommand.ServeCmd.class,
             BenchCommand.Jmh.class})
 public final class BenchCommand extends CommandGroup {
 
@@ -129,6 +129,24 @@ public final class BenchCommand extends CommandGroup {
         public Integer call() throws IOException {
             return common.run("bench mla", dev.flyer.bench.MlaBench.steps(common.quick),
                     p -> dev.flyer.bench.MlaBench.run(common.quick, p));
+        }
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = "Decode/prefill tok/s of a V2-Lite-shaped model (BF16, FP8) vs the memory-bandwidth bound; batched decode.")
+    static final class ServeCmd implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        Common common = new Common();
+
+        @Override
+        public Integer call() throws IOException {
+            return common.run("bench serve", dev.flyer.bench.ServeBench.steps(common.quick), p -> {
+                try {
+                    return dev.flyer.bench.ServeBench.run(common.quick, p);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
         }
     }
 

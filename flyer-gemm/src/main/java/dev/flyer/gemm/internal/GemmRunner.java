@@ -82,6 +82,11 @@ public final class GemmRunner {
             }
             return;
         }
+        if (b.quantized() == null && aq == null && bv.stride(1) == 1 && SkinnyPlainKernel.applies(rows, k, bv.dtype())) {
+            SkinnyPlainKernel.run(aRows, rows, k, bv.segment(), bv.byteOffset(0, 0), bv.stride(0) * bv.dtype().byteSize(),
+                    bv.dtype(), n, out, add);
+            return;
+        }
         int panels = (n + PanelKernel.PANEL - 1) / PanelKernel.PANEL;
         QuantizedTensor bq = b.quantized();
         float[] blockScales = bq == null ? null : scratch(6, Math.toIntExact(bq.scales().numel()));

@@ -1,0 +1,145 @@
+package dev.flyer.bench;
+
+import dev.flyer.serve.DeepSeekModel;
+import dev.flyer.serve.Engine;
+import dev.flyer.serve.KvCache;
+import dev.flyer.serve.ModelConfig;
+import dev.flyer.serve.RandomCheckpoint;
+import dev.flyer.serve.Sampler;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code flyer bench serve}: batch-1 decode and prefill tokens per second on a DeepSeek-V2-Lite-shaped
+ * random checkpoint (real widths, cut to a few layers), BF16 and FP8, beside the machine's bound
+ * (bytes of weights one decode token must read ÷ measured memory bandwidth), and batched decode
+ * throughput through the engine for 1, 8 and 32 concurrent sequences.
+ *
+ * <p>Checkpoints are written once into {@code ~/.cache/flyer/bench-serve} and reused. The bytes
+ * per token count what a decode step touches: attention and dense/shared projections, the
+ * {@code top-k} routed experts, the head, one embedding row. DeepSeek's PyTorch {@code model.py}
+ * peer is not wired in yet (see the issue note).
+ */
+public final class ServeBench {
+    private ServeBench() {}
+
+    public static int steps(boolean quick) {
+        return 2 * (quick ? 1 : 2) + 1;
+    }
+
+    public static BenchReport run(boolean quick, Progress progress) throws IOException {
+        MachineLimits limits = MachineBench.quickLimits();
+        BenchReport report = new BenchReport("flyer bench serve (V2-Lite-shaped random checkpoint, "
+                + (quick ? 2 : 3) + " layers)");
+        int layers = quick ? 2 : 3;
+        for (boolean fp8 : new boolean[] {false, true}) {
+            Path dir = checkpoint(layers, fp8, progress);
+            String dtype = fp8 ? "fp8" : "bf16";
+            try (DeepSeekModel model = DeepSeekModel.load(dir)) {
+                progress.step(dtype + " batch-1 decode and prefill");
+                double bytes = bytesPerToken(model.config(), fp8);
+                double[] rates = singleSequence(model, quick);
+                report.add(new BenchRow("decode batch=1 weights=" + dtype, "tok/s", rates[0], Double.NaN, "",
+                        limits.copyGBsAll() * 1e9 / bytes));
+                report.add(new BenchRow("prefill 256 tokens weights=" + dtype, "tok/s", rates[1], Double.NaN, "", Double.NaN));
+                progress.done();
+                if (!quick || !fp8) {
+                    progress.step(dtype + " batched decode");
+                    for (int batch : new int[] {1, 8, 32}) {
+                        report.add(BenchRow.of("engine decode batch=" + batch + " weights=" + dtype, "tok/s",
+                                batched(model, batch, quick)));
+                    }
+                    progress.done();
+                }
+                report.note(dtype + ": " + String.format("%.0f", bytes / 1e6) + " MB of weights per decode token");
+            }
+        }
+        report.note("limit of the decode rows: measured all-core copy bandwidth / weight bytes per token");
+        report.note("DeepSeek's model.py on Debian's python3-torch is not yet run beside these rows");
+        return report;
+    }
+
+    private static Path checkpoint(int layers, boolean fp8, Progress progress) throws IOException {
+        Path dir = Path.of(System.getProperty("user.home"), ".cache", "flyer", "bench-serve",
+                "v2lite-" + layers + (fp8 ? "-fp8" : "-bf16"));
+        if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {
+            progress.step("writing " + dir + " (once)");
+            RandomCheckpoint.write(RandomCheckpoint.Preset.V2LITE_SHAPED, layers, fp8, 1, dir);
+            progress.done();
+        }
+        return dir;
+    }
+
+    /** Weight bytes one decode token reads. */
+    static double bytesPerToken(ModelConfig c, boolean fp8) {
+        double w = fp8 ? 1.0 : 2.0;
+        double attention = (double) c.hidden() * c.heads() * c.qkHeadDim() + (double) c.hidden() * c.latentDim()
+                + (double) c.heads() * (c.qkNopeHeadDim() + c.vHeadDim()) * c.kvLoraRank() * 2
+                + (double) c.heads() * c.vHeadDim() * c.hidden();
+        double total = 0;
+        for (int l = 0; l < c.layers(); l++) {
+            double mlp = c.isMoeLayer(l)
+                    ? 3.0 * c.hidden() * c.moeIntermediate() * (c.expertsPerToken() + c.sharedExperts()) * w
+                            + 2.0 * c.routedExperts() * c.hidden()
+                    : 3.0 * c.hidden() * c.intermediate() * w;
+            total += attention * w + mlp;
+        }
+        return total + 2.0 * c.vocabSize() * c.hidden() + 2.0 * c.hidden();
+    }
+
+    /** {decode tok/s, prefill tok/s} for one sequence. */
+    private static double[] singleSequence(DeepSeekModel model, boolean quick) {
+        int vocab = model.config().vocabSize();
+        SplittableRandom random = new SplittableRandom(1);
+        int[] prompt = random.ints(256, 2, vocab).toArray();
+        int steps = quick ? 16 : 48;
+        double bestDecode = 0;
+        double bestPrefill = 0;
+        for (int round = 0; round < (quick ? 2 : 3); round++) {
+            try (KvCache cache = model.newCache(512)) {
+                KvCache.Sequence seq = cache.newSequence();
+                long t0 = System.nanoTime();
+                float[] logits = model.forward(cache, seq, prompt);
+                bestPrefill = Math.max(bestPrefill, prompt.length / ((System.nanoTime() - t0) / 1e9));
+                long t1 = System.nanoTime();
+                for (int i = 0; i < steps; i++) {
+                    logits = model.forward(cache, seq, new int[] {Sampler.argmax(logits)});
+                }
+                bestDecode = Math.max(bestDecode, steps / ((System.nanoTime() - t1) / 1e9));
+            }
+        }
+        return new double[] {bestDecode, bestPrefill};
+    }
+
+    /** Generated tokens per second with {@code batch} concurrent sequences through the engine. */
+    private static double batched(DeepSeekModel model, int batch, boolean quick) {
+        int vocab = model.config().vocabSize();
+        int tokens = quick ? 8 : 24;
+        try (Engine engine = new Engine(model, new Engine.Options(batch * 128 + 256, batch, 512))) {
+            SplittableRandom random = new SplittableRandom(batch);
+            List<Engine.Request> requests = new ArrayList<>();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < batch; i++) {
+                requests.add(engine.submit(random.ints(32, 2, vocab).toArray(), tokens, Sampler.greedy(),
+                        new Engine.Listener() {
+                            @Override
+                            public void onToken(int token) {}
+
+                            @Override
+                            public void onFinish(String reason) {}
+                        }));
+            }
+            for (Engine.Request r : requests) {
+                r.done().get(600, TimeUnit.SECONDS);
+            }
+            return (double) batch * tokens / ((System.nanoTime() - t0) / 1e9);
+        } catch (Exception e) {
+            throw new IllegalStateException("batched decode failed: " + e.getMessage(), e);
+        }
+    }
+}

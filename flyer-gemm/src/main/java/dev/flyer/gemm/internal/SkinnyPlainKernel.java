@@ -1,0 +1,116 @@
+package dev.flyer.gemm.internal;
+
+import dev.flyer.core.exec.ComputePool;
+import dev.flyer.core.tensor.DType;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Few-row products with a BF16 or FP32 weight ({@code m <= 8}: decode steps), where packing B
+ * into FP32 panels would read and write every weight twice: each weight row streams once from
+ * its mapped memory, is widened in registers, and meets up to four activation rows.
+ *
+ * <p>Implementation notes: vectors along k; BF16 is widened by a 16-bit left shift of the
+ * zero-extended lanes (exact). Four accumulators (one per activation row; a single row alternates
+ * two so the FMA latency is hidden). Columns are split into tiles of 64 on the compute pool.
+ * The scalar reference is {@link GemmRunner}'s panel path, which the tests compare against.
+ */
+public final class SkinnyPlainKernel {
+    /** Rows up to which this kernel is used. */
+    public static final int MAX_ROWS = 8;
+    private static final int COLS_PER_TILE = 64;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+    private static final VectorSpecies<Short> HALF = ShortVector.SPECIES_PREFERRED.withShape(
+            VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED.withShape(F.vectorShape());
+    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+
+    private SkinnyPlainKernel() {}
+
+    public static boolean applies(int rows, int k, DType b) {
+        return rows <= MAX_ROWS && (b == DType.BF16 || b == DType.F32) && k % L == 0;
+    }
+
+    /** {@code out[r * n + j] (+)= sum_kk a[r * k + kk] * B[j, kk]}, B row {@code j} at byte {@code bBase + j * bStrideBytes}. */
+    public static void run(float[] a, int rows, int k, MemorySegment b, long bBase, long bStrideBytes, DType type, int n,
+                           float[] out, boolean add) {
+        boolean bf16 = type == DType.BF16;
+        int tiles = (n + COLS_PER_TILE - 1) / COLS_PER_TILE;
+        ComputePool.shared().parallelFor(tiles, (t, w) -> {
+            for (int j = t * COLS_PER_TILE; j < Math.min(n, (t + 1) * COLS_PER_TILE); j++) {
+                long row = bBase + j * bStrideBytes;
+                if (rows == 1) {
+                    float s = single(a, k, b, row, bf16);
+                    out[j] = add ? out[j] + s : s;
+                    continue;
+                }
+                for (int r0 = 0; r0 < rows; r0 += 4) {
+                    column(a, r0, Math.min(4, rows - r0), k, b, row, bf16, j, n, out, add);
+                }
+            }
+        });
+    }
+
+    private static FloatVector load(MemorySegment b, long offset, int i, boolean bf16) {
+        if (bf16) {
+            return ((IntVector) ShortVector.fromMemorySegment(HALF, b, offset + 2L * i, ORDER).castShape(INTS, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        }
+        return FloatVector.fromMemorySegment(F, b, offset + 4L * i, ORDER);
+    }
+
+    private static float single(float[] a, int k, MemorySegment b, long row, boolean bf16) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 2 * L <= k; i += 2 * L) {
+            s0 = FloatVector.fromArray(F, a, i).fma(load(b, row, i, bf16), s0);
+            s1 = FloatVector.fromArray(F, a, i + L).fma(load(b, row, i + L, bf16), s1);
+        }
+        for (; i < k; i += L) {
+            s0 = FloatVector.fromArray(F, a, i).fma(load(b, row, i, bf16), s0);
+        }
+        return s0.add(s1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static void column(float[] a, int r0, int rows, int k, MemorySegment b, long row, boolean bf16, int j, int n,
+                               float[] out, boolean add) {
+        int o0 = r0 * k;
+        int o1 = (r0 + (rows > 1 ? 1 : 0)) * k;
+        int o2 = (r0 + (rows > 2 ? 2 : 0)) * k;
+        int o3 = (r0 + (rows > 3 ? 3 : 0)) * k;
+        FloatVector c0 = FloatVector.zero(F);
+        FloatVector c1 = c0;
+        FloatVector c2 = c0;
+        FloatVector c3 = c0;
+        for (int i = 0; i < k; i += L) {
+            FloatVector v = load(b, row, i, bf16);
+            c0 = FloatVector.fromArray(F, a, o0 + i).fma(v, c0);
+            c1 = FloatVector.fromArray(F, a, o1 + i).fma(v, c1);
+            c2 = FloatVector.fromArray(F, a, o2 + i).fma(v, c2);
+            c3 = FloatVector.fromArray(F, a, o3 + i).fma(v, c3);
+        }
+        put(out, r0 * n + j, c0, add);
+        if (rows > 1) {
+            put(out, (r0 + 1) * n + j, c1, add);
+        }
+        if (rows > 2) {
+            put(out, (r0 + 2) * n + j, c2, add);
+        }
+        if (rows > 3) {
+            put(out, (r0 + 3) * n + j, c3, add);
+        }
+    }
+
+    private static void put(float[] out, int at, FloatVector sum, boolean add) {
+        float s = sum.reduceLanes(VectorOperators.ADD);
+        out[at] = add ? out[at] + s : s;
+    }
+}
