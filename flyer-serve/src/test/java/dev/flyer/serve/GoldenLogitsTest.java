@@ -35,16 +35,6 @@ class GoldenLogitsTest {
         assertThat(maxErr).as(label + " max abs error").isLessThan(1e-3 * maxAbs);
     }
 
-    static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
     static int[] ints(JsonNode array) {
         int[] out = new int[array.size()];
         for (int i = 0; i < out.length; i++) {
@@ -66,7 +56,7 @@ class GoldenLogitsTest {
                 JsonNode steps = golden.get("decode").get(p);
                 for (int k = 0; k < steps.size(); k++) {
                     assertClose(logits, steps.get(k).get("logits"), name + " prompt " + p + " decode " + k);
-                    int token = argmax(logits);
+                    int token = Sampler.argmax(logits);
                     assertThat(token).as(name + " prompt " + p + " greedy token " + k).isEqualTo(steps.get(k).get("token").asInt());
                     logits = model.forward(cache, seq, new int[] {token});
                 }
@@ -122,7 +112,7 @@ class GoldenLogitsTest {
                     assertClose(logits, expected, "actquant prompt " + p + " decode " + k);
                     int token = steps.get(k).get("token").asInt();
                     if (margin(expected) > 0.01) {
-                        assertThat(argmax(logits)).as("actquant prompt %d greedy token %d", p, k).isEqualTo(token);
+                        assertThat(Sampler.argmax(logits)).as("actquant prompt %d greedy token %d", p, k).isEqualTo(token);
                     }
                     logits = model.forward(cache, seq, new int[] {token});
                 }

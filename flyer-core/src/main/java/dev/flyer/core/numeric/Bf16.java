@@ -111,6 +111,14 @@ public final class Bf16 {
         }
     }
 
+    /**
+     * The {@code FloatVector.SPECIES_PREFERRED.length()} bfloat16 values at {@code src[offsetBytes]}
+     * widened to floats in registers (exact): the building block of kernels that read BF16 in place.
+     */
+    public static FloatVector load(MemorySegment src, long offsetBytes) {
+        return decodeLanes(src, offsetBytes);
+    }
+
     private static FloatVector decodeLanes(MemorySegment src, long offsetBytes) {
         IntVector wide = (IntVector) ShortVector.fromMemorySegment(SHORTS, src, offsetBytes, ORDER).castShape(INTS, 0);
         return wide.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();

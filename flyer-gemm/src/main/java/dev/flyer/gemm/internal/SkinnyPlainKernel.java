@@ -1,14 +1,12 @@
 package dev.flyer.gemm.internal;
 
 import dev.flyer.core.exec.ComputePool;
+import dev.flyer.core.numeric.Bf16;
 import dev.flyer.core.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -27,9 +25,6 @@ public final class SkinnyPlainKernel {
     private static final int COLS_PER_TILE = 64;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
-    private static final VectorSpecies<Short> HALF = ShortVector.SPECIES_PREFERRED.withShape(
-            VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED.withShape(F.vectorShape());
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
 
     private SkinnyPlainKernel() {}
@@ -60,8 +55,7 @@ public final class SkinnyPlainKernel {
 
     private static FloatVector load(MemorySegment b, long offset, int i, boolean bf16) {
         if (bf16) {
-            return ((IntVector) ShortVector.fromMemorySegment(HALF, b, offset + 2L * i, ORDER).castShape(INTS, 0))
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            return Bf16.load(b, offset + 2L * i);
         }
         return FloatVector.fromMemorySegment(F, b, offset + 4L * i, ORDER);
     }

@@ -4,14 +4,10 @@ import static dev.flyer.mla.internal.Workspace.BLOCK;
 import static dev.flyer.mla.internal.Workspace.F;
 import static dev.flyer.mla.internal.Workspace.L;
 
+import dev.flyer.core.numeric.Bf16;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The few-row tile (1-4 query rows: decode with {@code s_q·h_q <= 4}), where attention is
@@ -28,10 +24,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class NarrowKernel {
     private static final float NEG_INF = Float.NEGATIVE_INFINITY;
-    private static final VectorSpecies<Short> HALF = ShortVector.SPECIES_PREFERRED.withShape(
-            VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED.withShape(F.vectorShape());
-    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
 
     private NarrowKernel() {}
 
@@ -129,7 +121,7 @@ final class NarrowKernel {
 
     /** Whether {@link #blockBf16} applies: key and value widths multiples of the vector length. */
     static boolean fusedBf16(int d, int dv) {
-        return d % L == 0 && dv % (4 * L) == 0;
+        return d % L == 0 && dv % (4 * L) == 0 && F.equals(FloatVector.SPECIES_PREFERRED);
     }
 
     /**
@@ -225,8 +217,7 @@ final class NarrowKernel {
     }
 
     private static FloatVector bf16(MemorySegment src, long offsetBytes) {
-        return ((IntVector) ShortVector.fromMemorySegment(HALF, src, offsetBytes, ORDER).castShape(INTS, 0))
-                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        return Bf16.load(src, offsetBytes);
     }
 
     private static float dotBf16(float[] q, int qOff, MemorySegment k, long kOff, int d) {
