@@ -6,6 +6,7 @@ import dev.flyer.serve.internal.Linear;
 import dev.flyer.serve.internal.MlaAttention;
 import dev.flyer.serve.internal.Mlp;
 import dev.flyer.serve.internal.Moe;
+import dev.flyer.serve.internal.Projections;
 import dev.flyer.serve.internal.Rope;
 import dev.flyer.serve.internal.Rows;
 import dev.flyer.serve.internal.Weights;
@@ -32,6 +33,7 @@ import java.nio.file.Path;
 public final class DeepSeekModel implements AutoCloseable {
     private final ModelConfig config;
     private final SafeTensors weights;
+    private final Projections projections;
     private final Tensor embed;
     private final MlaAttention[] attention;
     private final float[][] attnNorm;
@@ -41,9 +43,11 @@ public final class DeepSeekModel implements AutoCloseable {
     private final float[] finalNorm;
     private final Linear head;
 
-    private DeepSeekModel(ModelConfig config, SafeTensors st, GemmImpl impl) {
+    private DeepSeekModel(ModelConfig config, SafeTensors st, LoadOptions options) {
         this.config = config;
         this.weights = st;
+        this.projections = new Projections(st, options);
+        Projections w = projections;
         int layers = config.layers();
         embed = Weights.require(st, "model.embed_tokens.weight");
         if (embed.rank() != 2 || embed.size(0) != config.vocabSize() || embed.size(1) != config.hidden()) {
@@ -58,17 +62,17 @@ public final class DeepSeekModel implements AutoCloseable {
         moe = new Moe[layers];
         for (int i = 0; i < layers; i++) {
             String p = "model.layers." + i;
-            attention[i] = new MlaAttention(st, p + ".self_attn", config, rope, impl);
+            attention[i] = new MlaAttention(w, p + ".self_attn", config, rope);
             attnNorm[i] = Weights.vector(st, p + ".input_layernorm.weight", config.hidden());
             ffnNorm[i] = Weights.vector(st, p + ".post_attention_layernorm.weight", config.hidden());
             if (config.isMoeLayer(i)) {
-                moe[i] = new Moe(st, p + ".mlp", config, impl);
+                moe[i] = new Moe(w, p + ".mlp", config);
             } else {
-                dense[i] = new Mlp(st, p + ".mlp", config.hidden(), config.intermediate(), impl);
+                dense[i] = new Mlp(w, p + ".mlp", config.hidden(), config.intermediate());
             }
         }
         finalNorm = Weights.vector(st, "model.norm.weight", config.hidden());
-        head = Linear.load(st, "lm_head", config.vocabSize(), config.hidden());
+        head = w.exact("lm_head", config.vocabSize(), config.hidden());
     }
 
     /** Loads {@code dir} ({@code config.json} and {@code model.safetensors} or a sharded index). */
@@ -78,10 +82,15 @@ public final class DeepSeekModel implements AutoCloseable {
 
     /** Loads {@code dir} with FP8 projections multiplying as {@code impl} says. */
     public static DeepSeekModel load(Path dir, GemmImpl impl) throws IOException {
+        return load(dir, new LoadOptions(impl, false));
+    }
+
+    /** Loads {@code dir} as {@code options} say. */
+    public static DeepSeekModel load(Path dir, LoadOptions options) throws IOException {
         ModelConfig config = ModelConfig.load(dir);
         SafeTensors st = SafeTensors.open(dir);
         try {
-            return new DeepSeekModel(config, st, impl);
+            return new DeepSeekModel(config, st, options);
         } catch (RuntimeException e) {
             st.close();
             throw e;
@@ -188,6 +197,7 @@ public final class DeepSeekModel implements AutoCloseable {
 
     @Override
     public void close() {
+        projections.close();
         weights.close();
     }
 }

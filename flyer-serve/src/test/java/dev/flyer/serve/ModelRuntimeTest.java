@@ -60,6 +60,24 @@ class ModelRuntimeTest {
     }
 
     @Test
+    void quantisingABf16CheckpointAtLoadEqualsTheFp8Release() throws Exception {
+        Path bf16 = tmp.resolve("q-bf16");
+        Path fp8 = tmp.resolve("q-fp8");
+        RandomCheckpoint.write(RandomCheckpoint.Preset.TINY_V3, 2, false, 5, bf16);
+        RandomCheckpoint.write(RandomCheckpoint.Preset.TINY_V3, 2, true, 5, fp8);
+        int[] prompt = {7, 8, 9, 10, 11};
+        try (DeepSeekModel q = DeepSeekModel.load(bf16, new LoadOptions(GemmImpl.BF16, true));
+             DeepSeekModel r = DeepSeekModel.load(fp8); DeepSeekModel plain = DeepSeekModel.load(bf16);
+             KvCache cq = q.newCache(64); KvCache cr = r.newCache(64); KvCache cp = plain.newCache(64)) {
+            float[] lq = q.forward(cq, cq.newSequence(), prompt);
+            float[] lr = r.forward(cr, cr.newSequence(), prompt);
+            float[] lp = plain.forward(cp, cp.newSequence(), prompt);
+            assertThat(diff(lq, lr)).as("quantised at load vs FP8 checkpoint of the same weights").isLessThan(1e-10);
+            assertThat(diff(lq, lp)).as("FP8 vs BF16 weights").isGreaterThan(0).isLessThan(1e-2);
+        }
+    }
+
+    @Test
     void tinyV2LiteGeneratesAndSeedsReproduce() throws Exception {
         Path dir = tmp.resolve("v2");
         RandomCheckpoint.write(RandomCheckpoint.Preset.TINY_V2LITE, 3, false, 11, dir);

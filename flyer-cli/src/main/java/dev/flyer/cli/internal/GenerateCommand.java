@@ -7,6 +7,7 @@ import dev.flyer.serve.ChatTokenizer;
 import dev.flyer.serve.DeepSeekModel;
 import dev.flyer.serve.GemmImpl;
 import dev.flyer.serve.Generator;
+import dev.flyer.serve.LoadOptions;
 import dev.flyer.serve.Sampler;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,6 +56,9 @@ public final class GenerateCommand implements Callable<Integer> {
             description = "FP8 projections: bf16 = dequantised weights (model.py's default), fp8 = quantised activations.")
     String gemm;
 
+    @Option(names = "--quantize", description = "fp8: quantise a BF16 checkpoint's projections to FP8 (128x128 blocks) at load.")
+    String quantize;
+
     @Option(names = "--logits-out", description = "Write the logits of every step as JSON.")
     Path logitsOut;
 
@@ -70,7 +74,7 @@ public final class GenerateCommand implements Callable<Integer> {
         };
         Sampler sampler = new Sampler(temperature, topP, topK, seed);
         ChatTokenizer tokenizer = input.prompt != null ? ChatTokenizer.load(tokenizerDir != null ? tokenizerDir : model) : null;
-        try (DeepSeekModel m = DeepSeekModel.load(model, impl)) {
+        try (DeepSeekModel m = DeepSeekModel.load(model, new LoadOptions(impl, ServeCommand.quantizeFp8(quantize)))) {
             int[] prompt = tokenizer != null ? tokenizer.encode(input.prompt) : input.tokens;
             long t0 = System.nanoTime();
             Generator.Result r = Generator.generate(m, prompt, maxTokens, sampler, logitsOut != null, null);

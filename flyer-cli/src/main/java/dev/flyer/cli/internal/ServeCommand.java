@@ -2,6 +2,8 @@ package dev.flyer.cli.internal;
 
 import dev.flyer.serve.DeepSeekModel;
 import dev.flyer.serve.Engine;
+import dev.flyer.serve.GemmImpl;
+import dev.flyer.serve.LoadOptions;
 import dev.flyer.serve.OpenAiServer;
 import dev.flyer.serve.RandomCheckpoint;
 import dev.flyer.serve.TextCodec;
@@ -33,8 +35,22 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--cache-tokens", defaultValue = "16384", description = "KV cache capacity in tokens (default: ${DEFAULT-VALUE}).")
     int cacheTokens;
 
+    @Option(names = "--quantize", description = "fp8: quantise a BF16 checkpoint's projections to FP8 (128x128 blocks) at load.")
+    String quantize;
+
     @Option(names = "--max-running", defaultValue = "32", description = "Requests decoded together (default: ${DEFAULT-VALUE}).")
     int maxRunning;
+
+    /** {@code --quantize}: absent or "fp8". */
+    static boolean quantizeFp8(String value) {
+        if (value == null) {
+            return false;
+        }
+        if (!value.equals("fp8")) {
+            throw new IllegalArgumentException("--quantize must be fp8, got " + value);
+        }
+        return true;
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -53,7 +69,7 @@ public final class ServeCommand implements Callable<Integer> {
         } else {
             name = dir.toAbsolutePath().normalize().getFileName().toString();
         }
-        try (DeepSeekModel m = DeepSeekModel.load(dir);
+        try (DeepSeekModel m = DeepSeekModel.load(dir, new LoadOptions(GemmImpl.BF16, quantizeFp8(quantize)));
              Engine engine = new Engine(m, new Engine.Options(cacheTokens, maxRunning, 256));
              TextCodec codec = TextCodec.forModel(dir, m.config());
              OpenAiServer server = OpenAiServer.start(engine, codec, name, host, port, apiKey)) {

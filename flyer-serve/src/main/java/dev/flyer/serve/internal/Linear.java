@@ -54,6 +54,16 @@ public final class Linear {
         return new Linear(prefix, w, null, impl);
     }
 
+    /** An FP8 projection from already quantised values and scales. */
+    public static Linear of(String name, QuantizedTensor fp8, GemmImpl impl) {
+        return new Linear(name, null, fp8, impl);
+    }
+
+    /** The stored weight (FP8 codes when FP8). */
+    public Tensor weight() {
+        return plain != null ? plain : fp8.values();
+    }
+
     public int out() {
         return (int) (plain != null ? plain.size(0) : fp8.values().size(0));
     }

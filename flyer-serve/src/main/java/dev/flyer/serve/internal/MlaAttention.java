@@ -7,7 +7,6 @@ import dev.flyer.mla.DecodeOptions;
 import dev.flyer.mla.FlashMla;
 import dev.flyer.mla.KvCacheFormat;
 import dev.flyer.mla.MlaMetadata;
-import dev.flyer.serve.GemmImpl;
 import dev.flyer.serve.ModelConfig;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -37,23 +36,24 @@ public final class MlaAttention {
     private final float[] wkvB;
     private final Linear wo;
 
-    public MlaAttention(SafeTensors st, String prefix, ModelConfig c, Rope rope, GemmImpl impl) {
+    public MlaAttention(Projections w, String prefix, ModelConfig c, Rope rope) {
+        SafeTensors st = w.checkpoint();
         this.c = c;
         this.rope = rope;
         int h = c.heads();
         if (c.qLoraRank() > 0) {
-            wqA = Linear.load(st, prefix + ".q_a_proj", c.qLoraRank(), c.hidden(), impl);
+            wqA = w.linear(prefix + ".q_a_proj", c.qLoraRank(), c.hidden());
             qNorm = Weights.vector(st, prefix + ".q_a_layernorm.weight", c.qLoraRank());
-            wqB = Linear.load(st, prefix + ".q_b_proj", h * c.qkHeadDim(), c.qLoraRank(), impl);
+            wqB = w.linear(prefix + ".q_b_proj", h * c.qkHeadDim(), c.qLoraRank());
         } else {
             wqA = null;
             qNorm = null;
-            wqB = Linear.load(st, prefix + ".q_proj", h * c.qkHeadDim(), c.hidden(), impl);
+            wqB = w.linear(prefix + ".q_proj", h * c.qkHeadDim(), c.hidden());
         }
-        wkvA = Linear.load(st, prefix + ".kv_a_proj_with_mqa", c.latentDim(), c.hidden(), impl);
+        wkvA = w.linear(prefix + ".kv_a_proj_with_mqa", c.latentDim(), c.hidden());
         kvNorm = Weights.vector(st, prefix + ".kv_a_layernorm.weight", c.kvLoraRank());
-        wkvB = Linear.load(st, prefix + ".kv_b_proj", h * (c.qkNopeHeadDim() + c.vHeadDim()), c.kvLoraRank()).toFloats();
-        wo = Linear.load(st, prefix + ".o_proj", c.hidden(), h * c.vHeadDim(), impl);
+        wkvB = w.linear(prefix + ".kv_b_proj", h * (c.qkNopeHeadDim() + c.vHeadDim()), c.kvLoraRank()).toFloats();
+        wo = w.linear(prefix + ".o_proj", c.hidden(), h * c.vHeadDim());
     }
 
     /**

@@ -1,7 +1,5 @@
 package dev.flyer.serve.internal;
 
-import dev.flyer.core.safetensors.SafeTensors;
-import dev.flyer.serve.GemmImpl;
 
 /** The gated MLP {@code down(silu(gate(x)) · up(x))}: dense layers, experts and shared experts alike. */
 public final class Mlp {
@@ -9,10 +7,10 @@ public final class Mlp {
     private final Linear up;
     private final Linear down;
 
-    public Mlp(SafeTensors st, String prefix, int hidden, int intermediate, GemmImpl impl) {
-        gate = Linear.load(st, prefix + ".gate_proj", intermediate, hidden, impl);
-        up = Linear.load(st, prefix + ".up_proj", intermediate, hidden, impl);
-        down = Linear.load(st, prefix + ".down_proj", hidden, intermediate, impl);
+    public Mlp(Projections w, String prefix, int hidden, int intermediate) {
+        gate = w.linear(prefix + ".gate_proj", intermediate, hidden);
+        up = w.linear(prefix + ".up_proj", intermediate, hidden);
+        down = w.linear(prefix + ".down_proj", hidden, intermediate);
     }
 
     /** The MLP of {@code rows} rows. */

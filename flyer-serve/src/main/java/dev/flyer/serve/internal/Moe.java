@@ -1,7 +1,6 @@
 package dev.flyer.serve.internal;
 
 import dev.flyer.core.safetensors.SafeTensors;
-import dev.flyer.serve.GemmImpl;
 import dev.flyer.serve.ModelConfig;
 import dev.flyer.serve.ModelConfig.ScoringFunc;
 
@@ -24,9 +23,10 @@ public final class Moe {
     private final Mlp[] experts;
     private final Mlp shared;
 
-    public Moe(SafeTensors st, String prefix, ModelConfig c, GemmImpl impl) {
+    public Moe(Projections w, String prefix, ModelConfig c) {
+        SafeTensors st = w.checkpoint();
         this.c = c;
-        gate = Linear.load(st, prefix + ".gate", c.routedExperts(), c.hidden());
+        gate = w.exact(prefix + ".gate", c.routedExperts(), c.hidden());
         String biasName = prefix + ".gate.e_score_correction_bias";
         bias = st.contains(biasName) ? Weights.vector(st, biasName, c.routedExperts()) : null;
         if (c.topkMethod() == ModelConfig.TopkMethod.NOAUX_TC && bias == null) {
@@ -34,10 +34,10 @@ public final class Moe {
         }
         experts = new Mlp[c.routedExperts()];
         for (int e = 0; e < experts.length; e++) {
-            experts[e] = new Mlp(st, prefix + ".experts." + e, c.hidden(), c.moeIntermediate(), impl);
+            experts[e] = new Mlp(w, prefix + ".experts." + e, c.hidden(), c.moeIntermediate());
         }
         shared = c.sharedExperts() > 0
-                ? new Mlp(st, prefix + ".shared_experts", c.hidden(), c.sharedExperts() * c.moeIntermediate(), impl) : null;
+                ? new Mlp(w, prefix + ".shared_experts", c.hidden(), c.sharedExperts() * c.moeIntermediate()) : null;
     }
 
     public float[] forward(float[] x, int rows) {
