@@ -22,8 +22,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Checkpoints are written once into {@code ~/.cache/flyer/bench-serve} and reused. The bytes
  * per token count what a decode step touches: attention and dense/shared projections, the
- * {@code top-k} routed experts, the head, one embedding row. DeepSeek's PyTorch {@code model.py}
- * peer is not wired in yet (see the issue note).
+ * {@code top-k} routed experts, the head, one embedding row. The peer is DeepSeek's own
+ * {@code model.py} (from a checkout passed as {@code --reference}) on the same checkpoint, driven by
+ * Flyer's {@code model_py_peer.py} (prefill of 256 tokens, then greedy decode steps).
  */
 public final class ServeBench {
     private ServeBench() {}
@@ -32,7 +33,17 @@ public final class ServeBench {
         return 2 * (quick ? 1 : 2) + 1;
     }
 
+    /** Without DeepSeek's model.py as a peer. */
     public static BenchReport run(boolean quick, Progress progress) throws IOException {
+        return run(quick, null, progress);
+    }
+
+    /**
+     * With {@code inference} a directory holding DeepSeek-V3's {@code inference/model.py} (a checkout
+     * of deepseek-ai/DeepSeek-V3), its decode and prefill are measured on the same BF16 checkpoint
+     * through a Python with PyTorch (Debian's {@code python3-torch}).
+     */
+    public static BenchReport run(boolean quick, Path inference, Progress progress) throws IOException {
         MachineLimits limits = MachineBench.quickLimits();
         BenchReport report = new BenchReport("flyer bench serve (V2-Lite-shaped random checkpoint, "
                 + (quick ? 2 : 3) + " layers)");
@@ -44,15 +55,19 @@ public final class ServeBench {
                 progress.step(dtype + " batch-1 decode and prefill");
                 double bytes = bytesPerToken(model.config(), fp8);
                 double[] rates = singleSequence(model, quick);
-                report.add(new BenchRow("decode batch=1 weights=" + dtype, "tok/s", rates[0], Double.NaN, "",
+                double[] peer = !fp8 && inference != null ? ModelPyPeer.run(inference, dir, quick, report)
+                        : new double[] {Double.NaN, Double.NaN};
+                String peerName = Double.isNaN(peer[0]) ? "" : "DeepSeek model.py (PyTorch)";
+                report.add(new BenchRow("decode batch=1 weights=" + dtype, "tok/s", rates[0], peer[0], peerName,
                         limits.copyGBsAll() * 1e9 / bytes));
-                report.add(new BenchRow("prefill 256 tokens weights=" + dtype, "tok/s", rates[1], Double.NaN, "", Double.NaN));
+                report.add(new BenchRow("prefill 256 tokens weights=" + dtype, "tok/s", rates[1], peer[1], peerName,
+                        Double.NaN));
                 progress.done();
                 if (!quick || !fp8) {
                     progress.step(dtype + " batched decode");
                     for (int batch : new int[] {1, 8, 32}) {
-                        report.add(BenchRow.of("engine decode batch=" + batch + " weights=" + dtype, "tok/s",
-                                batched(model, batch, quick)));
+                        report.add(BenchRow.of("engine batch=" + batch + " (32-token prompts + " + (quick ? 8 : 24)
+                                + " new, end to end) weights=" + dtype, "new tok/s", batched(model, batch, quick)));
                     }
                     progress.done();
                 }
@@ -60,7 +75,11 @@ public final class ServeBench {
             }
         }
         report.note("limit of the decode rows: measured all-core copy bandwidth / weight bytes per token");
-        report.note("DeepSeek's model.py on Debian's python3-torch is not yet run beside these rows");
+        if (inference == null) {
+            report.note("pass --reference DIR (DeepSeek-V3's inference/ folder) to run DeepSeek's model.py beside the BF16 rows");
+        } else {
+            report.note("FP8 rows have no model.py peer: Debian's PyTorch 1.13 has no float8 dtype");
+        }
         return report;
     }
 

@@ -138,11 +138,15 @@ public final class BenchCommand extends CommandGroup {
         @picocli.CommandLine.Mixin
         Common common = new Common();
 
+        @Option(names = "--reference", description = "DeepSeek-V3's inference/ folder (with model.py): run it beside "
+                + "the BF16 rows through Debian's python3-torch.")
+        java.nio.file.Path reference;
+
         @Override
         public Integer call() throws IOException {
             return common.run("bench serve", dev.flyer.bench.ServeBench.steps(common.quick), p -> {
                 try {
-                    return dev.flyer.bench.ServeBench.run(common.quick, p);
+                    return dev.flyer.bench.ServeBench.run(common.quick, reference, p);
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
