@@ -76,10 +76,12 @@ public final class Linear {
         return fp8 != null;
     }
 
-    /** {@code y[T, out] = x[T, in] · Wᵀ} (x and y F32); scratch for quantised activations from {@code arena}. */
-    public void apply(Tensor x, Tensor y, Arena arena) {
+    /** {@code y[T, out] = x[T, in] · Wᵀ} (x and y F32). */
+    public void apply(Tensor x, Tensor y) {
         if (fp8 != null && impl == GemmImpl.FP8) {
-            Gemm.fp8Nt(Fp8Quantizer.perTokenGroup(x, Fp8Quantizer.GROUP, false, arena), fp8, y);
+            try (Arena arena = Arena.ofShared()) {
+                Gemm.fp8Nt(Fp8Quantizer.perTokenGroup(x, Fp8Quantizer.GROUP, false, arena), fp8, y);
+            }
         } else if (fp8 != null) {
             Gemm.weightOnlyNt(x, fp8, y);
         } else {

@@ -1,5 +1,6 @@
 package dev.flyer.serve.internal;
 
+import dev.flyer.core.exec.ComputePool;
 import dev.flyer.core.safetensors.SafeTensors;
 import dev.flyer.core.tensor.DType;
 import dev.flyer.core.tensor.Tensor;
@@ -86,41 +87,28 @@ public final class MlaAttention {
             }
         }
         float[] qAbs = new float[rows * h * d];
-        for (int t = 0; t < rows; t++) {
-            for (int head = 0; head < h; head++) {
-                int qo = (t * h + head) * qk;
-                int ao = (t * h + head) * d;
-                int wo0 = head * (nope + c.vHeadDim()) * lora;
-                for (int i = 0; i < nope; i++) {
-                    float qi = q[qo + i];
-                    int w = wo0 + i * lora;
-                    for (int ch = 0; ch < lora; ch++) {
-                        qAbs[ao + ch] += qi * wkvB[w + ch];
-                    }
-                }
-                System.arraycopy(q, qo + nope, qAbs, ao + lora, d - lora);
-                rope.apply(qAbs, ao + lora, position[t]);
-            }
-        }
+        ComputePool.shared().parallelFor(rows * h, (th, _) -> {
+            int t = th / h;
+            int head = th % h;
+            int qo = th * qk;
+            int ao = th * d;
+            Absorb.rows(q, qo, nope, wkvB, head * (nope + c.vHeadDim()) * lora, lora, qAbs, ao);
+            System.arraycopy(q, qo + nope, qAbs, ao + lora, d - lora);
+            rope.apply(qAbs, ao + lora, position[t]);
+        });
         float[] latentOut = new float[rows * h * lora];
         for (int i = 0; i < batch.sequences(); i++) {
             attend(qAbs, batch.offset()[i], batch.rows()[i], batch.start()[i], cache, batch.tables()[i], batch.plans()[i],
                     latentOut);
         }
-        float[] heads = new float[rows * h * c.vHeadDim()];
-        for (int t = 0; t < rows; t++) {
-            for (int head = 0; head < h; head++) {
-                int lo = (t * h + head) * lora;
-                for (int e = 0; e < c.vHeadDim(); e++) {
-                    int w = (head * (nope + c.vHeadDim()) + nope + e) * lora;
-                    float s = 0;
-                    for (int ch = 0; ch < lora; ch++) {
-                        s += latentOut[lo + ch] * wkvB[w + ch];
-                    }
-                    heads[(t * h + head) * c.vHeadDim() + e] = s;
-                }
+        int vdim = c.vHeadDim();
+        float[] heads = new float[rows * h * vdim];
+        ComputePool.shared().parallelFor(rows * h, (th, _) -> {
+            int head = th % h;
+            for (int e = 0; e < vdim; e++) {
+                heads[th * vdim + e] = Absorb.dot(latentOut, th * lora, wkvB, (head * (nope + vdim) + nope + e) * lora, lora);
             }
-        }
+        });
         return Rows.project(wo, heads, rows);
     }
 

@@ -16,17 +16,38 @@ import java.lang.foreign.ValueLayout;
 public final class Rows {
     private Rows() {}
 
-    /** {@code y = x · Wᵀ} for {@code rows} rows through the GEMM library (native copies of x and y). */
-    public static float[] project(Linear w, float[] x, int rows) {
-        try (Arena arena = Arena.ofShared()) {
-            Tensor in = Tensor.allocate(arena, DType.F32, rows, w.in());
-            MemorySegment.copy(x, 0, in.data(), ValueLayout.JAVA_FLOAT, 0, rows * w.in());
-            Tensor out = Tensor.allocate(arena, DType.F32, rows, w.out());
-            w.apply(in, out, arena);
-            float[] y = new float[rows * w.out()];
-            MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, 0, y, 0, y.length);
-            return y;
+    /** This thread's native staging buffers for GEMM operands, grown on demand (never per call). */
+    private static final class Staging {
+        MemorySegment in = MemorySegment.NULL;
+        MemorySegment out = MemorySegment.NULL;
+
+        MemorySegment in(long bytes) {
+            if (in.byteSize() < bytes) {
+                in = Arena.ofAuto().allocate(Math.max(bytes, 2 * in.byteSize()), 64);
+            }
+            return in.asSlice(0, bytes);
         }
+
+        MemorySegment out(long bytes) {
+            if (out.byteSize() < bytes) {
+                out = Arena.ofAuto().allocate(Math.max(bytes, 2 * out.byteSize()), 64);
+            }
+            return out.asSlice(0, bytes);
+        }
+    }
+
+    private static final ThreadLocal<Staging> STAGING = ThreadLocal.withInitial(Staging::new);
+
+    /** {@code y = x · Wᵀ} for {@code rows} rows through the GEMM library (x and y staged in native memory). */
+    public static float[] project(Linear w, float[] x, int rows) {
+        Staging s = STAGING.get();
+        Tensor in = Tensor.wrap(s.in(4L * rows * w.in()), DType.F32, rows, w.in());
+        MemorySegment.copy(x, 0, in.data(), ValueLayout.JAVA_FLOAT, 0, rows * w.in());
+        Tensor out = Tensor.wrap(s.out(4L * rows * w.out()), DType.F32, rows, w.out());
+        w.apply(in, out);
+        float[] y = new float[rows * w.out()];
+        MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, 0, y, 0, y.length);
+        return y;
     }
 
     /** RMSNorm of {@code width} values at {@code x[offset]} into {@code out[outOffset]}. */
