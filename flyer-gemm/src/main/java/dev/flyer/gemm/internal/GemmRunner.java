@@ -144,11 +144,10 @@ public final class GemmRunner {
         }
         MemorySegment seg = v.segment();
         long base = v.byteOffset(row, 0);
-        MemorySegment tmp = MemorySegment.ofArray(dst);
         switch (v.dtype()) {
-            case F8_E4M3 -> Fp8Format.E4M3FN.decode(seg, base, tmp, at * 4L, k);
-            case F8_E5M2 -> Fp8Format.E5M2.decode(seg, base, tmp, at * 4L, k);
-            case BF16 -> Bf16.decode(seg, base, tmp, at * 4L, k);
+            case F8_E4M3 -> Fp8Format.E4M3FN.decode(seg, base, dst, at, k);
+            case F8_E5M2 -> Fp8Format.E5M2.decode(seg, base, dst, at, k);
+            case BF16 -> Bf16.decode(seg, base, dst, at, k);
             case F32 -> MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED, base, dst, at, k);
             default -> throw new IllegalArgumentException("operand dtype must be F8_E4M3, F8_E5M2, BF16 or F32, got "
                     + v.dtype());
@@ -190,13 +189,12 @@ public final class GemmRunner {
         if (d.stride(1) != 1) {
             throw new IllegalArgumentException("D rows must be contiguous, got strides " + java.util.Arrays.toString(d.strides()));
         }
-        MemorySegment src = MemorySegment.ofArray(out);
         for (int r = 0; r < rows; r++) {
             long at = d.byteOffset(rowOffset + r, 0);
             if (d.dtype() == DType.F32) {
                 MemorySegment.copy(out, r * n, d.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, at, n);
             } else if (d.dtype() == DType.BF16) {
-                Bf16.encode(src, (long) r * n * 4, d.segment(), at, n);
+                Bf16.encode(out, r * n, d.segment(), at, n);
             } else {
                 throw new IllegalArgumentException("D must be F32 or BF16, got " + d.dtype());
             }
