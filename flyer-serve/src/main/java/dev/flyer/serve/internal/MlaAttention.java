@@ -98,8 +98,13 @@ public final class MlaAttention {
         });
         float[] latentOut = new float[rows * h * lora];
         for (int i = 0; i < batch.sequences(); i++) {
-            attend(qAbs, batch.offset()[i], batch.rows()[i], batch.start()[i], cache, batch.tables()[i], batch.plans()[i],
-                    latentOut);
+            if (batch.rows()[i] > 1) {
+                attend(qAbs, batch.offset()[i], batch.rows()[i], batch.start()[i], cache, batch.tables()[i],
+                        batch.plans()[i], latentOut);
+            }
+        }
+        if (batch.decodeGroup().length > 0) {
+            attendDecoders(qAbs, batch, cache, latentOut);
         }
         int vdim = c.vHeadDim();
         float[] heads = new float[rows * h * vdim];
@@ -110,6 +115,30 @@ public final class MlaAttention {
             }
         });
         return Rows.project(wo, heads, rows);
+    }
+
+    /** Every one-token sequence of the batch through one FlashMLA decode call. */
+    private void attendDecoders(float[] qAbs, Batch batch, Tensor cache, float[] latentOut) {
+        int h = c.heads();
+        int d = c.latentDim();
+        int lora = c.kvLoraRank();
+        int[] group = batch.decodeGroup();
+        int nb = group.length;
+        try (Arena arena = Arena.ofShared()) {
+            Tensor qt = Tensor.allocate(arena, DType.F32, nb, 1, h, d);
+            for (int g = 0; g < nb; g++) {
+                MemorySegment.copy(qAbs, batch.offset()[group[g]] * h * d, qt.data(), ValueLayout.JAVA_FLOAT,
+                        (long) g * h * d * 4, h * d);
+            }
+            Tensor out = Tensor.allocate(arena, DType.F32, nb, 1, h, lora);
+            Tensor lse = Tensor.allocate(arena, DType.F32, nb, h, 1);
+            DecodeOptions options = new DecodeOptions(lora, c.softmaxScale(), true, KvCacheFormat.F32);
+            FlashMla.decode(qt, cache, batch.groupTable(), batch.groupLengths(), batch.groupPlan(), options, out, lse);
+            for (int g = 0; g < nb; g++) {
+                MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, (long) g * h * lora * 4, latentOut,
+                        batch.offset()[group[g]] * h * lora, h * lora);
+            }
+        }
     }
 
     /** One sequence's rows {@code first .. first + rows} through FlashMLA (causal, s_q = rows) into {@code latentOut}. */
