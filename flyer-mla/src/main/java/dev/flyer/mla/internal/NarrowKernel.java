@@ -5,6 +5,7 @@ import static dev.flyer.mla.internal.Workspace.F;
 import static dev.flyer.mla.internal.Workspace.L;
 
 import dev.flyer.core.numeric.Bf16;
+import dev.flyer.core.numeric.VectorOps;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -33,7 +34,7 @@ final class NarrowKernel {
             int base = r * BLOCK;
             int visible = Math.min(n, Math.max(0, w.rowLimit[r] - blockPos));
             for (int j = 0; j < visible; j++) {
-                w.st[base + j] = dot(w.qn, r * d, w.kb, j * d, d);
+                w.st[base + j] = VectorOps.dot(w.qn, r * d, w.kb, j * d, d);
             }
             for (int j = visible; j < BLOCK; j++) {
                 w.st[base + j] = NEG_INF;
@@ -41,28 +42,6 @@ final class NarrowKernel {
             float alpha = softmaxRow(w, r);
             accumulate(w, r, alpha, n, v, vStride);
         }
-    }
-
-    private static float dot(float[] a, int aOff, float[] b, int bOff, int d) {
-        FloatVector s0 = FloatVector.zero(F);
-        FloatVector s1 = FloatVector.zero(F);
-        FloatVector s2 = FloatVector.zero(F);
-        FloatVector s3 = FloatVector.zero(F);
-        int i = 0;
-        for (; i + 4 * L <= d; i += 4 * L) {
-            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
-            s1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), s1);
-            s2 = FloatVector.fromArray(F, a, aOff + i + 2 * L).fma(FloatVector.fromArray(F, b, bOff + i + 2 * L), s2);
-            s3 = FloatVector.fromArray(F, a, aOff + i + 3 * L).fma(FloatVector.fromArray(F, b, bOff + i + 3 * L), s3);
-        }
-        for (; i + L <= d; i += L) {
-            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
-        }
-        float sum = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
-        for (; i < d; i++) {
-            sum += a[aOff + i] * b[bOff + i];
-        }
-        return sum;
     }
 
     /** Updates row {@code r}'s max and sum over its 64 scores, turns them into probabilities; returns alpha. */

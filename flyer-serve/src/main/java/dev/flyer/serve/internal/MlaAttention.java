@@ -1,6 +1,7 @@
 package dev.flyer.serve.internal;
 
 import dev.flyer.core.exec.ComputePool;
+import dev.flyer.core.numeric.VectorOps;
 import dev.flyer.core.safetensors.SafeTensors;
 import dev.flyer.core.tensor.DType;
 import dev.flyer.core.tensor.Tensor;
@@ -111,7 +112,7 @@ public final class MlaAttention {
         ComputePool.shared().parallelFor(rows * h, (th, _) -> {
             int head = th % h;
             for (int e = 0; e < vdim; e++) {
-                heads[th * vdim + e] = Absorb.dot(latentOut, th * lora, wkvB, (head * (nope + vdim) + nope + e) * lora, lora);
+                heads[th * vdim + e] = VectorOps.dot(latentOut, th * lora, wkvB, (head * (nope + vdim) + nope + e) * lora, lora);
             }
         });
         return Rows.project(wo, heads, rows);
