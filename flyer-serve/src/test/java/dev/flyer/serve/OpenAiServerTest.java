@@ -101,6 +101,24 @@ class OpenAiServerTest {
     }
 
     @Test
+    void aStopStringEndsTheAnswerWithoutItself() throws Exception {
+        String base = "{\"prompt\":\"stop test\",\"max_tokens\":12,\"temperature\":0";
+        String text = JSON.readTree(post("/v1/completions", base + "}", KEY).body()).at("/choices/0/text").asText();
+        int cut = -1;
+        for (int i = 1; i < text.length() && cut < 0; i++) {
+            if (text.charAt(i) != '\uFFFD' && !Character.isSurrogate(text.charAt(i))) {
+                cut = i;
+            }
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(cut > 0, "the greedy answer has no usable stop character: " + text);
+        String stop = String.valueOf(text.charAt(cut));
+        JsonNode stopped = JSON.readTree(post("/v1/completions", base + ",\"stop\":" + JSON.writeValueAsString(stop) + "}", KEY)
+                .body());
+        assertThat(stopped.at("/choices/0/text").asText()).isEqualTo(text.substring(0, text.indexOf(stop)));
+        assertThat(stopped.at("/choices/0/finish_reason").asText()).isEqualTo("stop");
+    }
+
+    @Test
     void modelsHealthAndMetrics() throws Exception {
         assertThat(JSON.readTree(get("/v1/models").body()).at("/data/0/id").asText()).isEqualTo("tiny");
         assertThat(get("/health").body()).contains("ok");
