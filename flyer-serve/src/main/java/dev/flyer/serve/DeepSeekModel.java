@@ -101,9 +101,14 @@ public final class DeepSeekModel implements AutoCloseable {
         return config;
     }
 
-    /** A cache with room for {@code tokens} tokens in total. */
+    /** An FP32 cache with room for {@code tokens} tokens in total. */
     public KvCache newCache(int tokens) {
-        return new KvCache(config, Math.max(1, (tokens + KvCache.BLOCK - 1) / KvCache.BLOCK));
+        return newCache(tokens, dev.flyer.mla.KvCacheFormat.F32);
+    }
+
+    /** A cache with room for {@code tokens} tokens, rows stored as {@code format}. */
+    public KvCache newCache(int tokens, dev.flyer.mla.KvCacheFormat format) {
+        return new KvCache(config, Math.max(1, (tokens + KvCache.BLOCK - 1) / KvCache.BLOCK), format);
     }
 
     /** Appends {@code tokens} to {@code seq} and returns the logits after the last one. */
@@ -153,7 +158,7 @@ public final class DeepSeekModel implements AutoCloseable {
         }
         for (int l = 0; l < config.layers(); l++) {
             float[] xn = Rows.rmsNormRows(x, rows, hidden, attnNorm[l], config.rmsNormEps());
-            Rows.add(x, attention[l].forward(xn, batch, cache.layer(l)));
+            Rows.add(x, attention[l].forward(xn, batch, cache, l));
             xn = Rows.rmsNormRows(x, rows, hidden, ffnNorm[l], config.rmsNormEps());
             Rows.add(x, moe[l] != null ? moe[l].forward(xn, rows) : dense[l].forward(xn, rows));
         }

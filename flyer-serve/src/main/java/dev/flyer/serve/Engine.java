@@ -30,7 +30,12 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class Engine implements AutoCloseable {
     /** Engine sizing. */
-    public record Options(int cacheTokens, int maxRunning, int prefillChunk) {
+    public record Options(int cacheTokens, int maxRunning, int prefillChunk, dev.flyer.mla.KvCacheFormat cacheFormat) {
+        /** FP32 cache rows. */
+        public Options(int cacheTokens, int maxRunning, int prefillChunk) {
+            this(cacheTokens, maxRunning, prefillChunk, dev.flyer.mla.KvCacheFormat.F32);
+        }
+
         public static Options defaults() {
             return new Options(16384, 32, 256);
         }
@@ -103,7 +108,7 @@ public final class Engine implements AutoCloseable {
     public Engine(DeepSeekModel model, Options options) {
         this.model = model;
         this.options = options;
-        this.cache = model.newCache(options.cacheTokens());
+        this.cache = model.newCache(options.cacheTokens(), options.cacheFormat());
         this.thread = Thread.ofPlatform().name("flyer-engine").daemon().start(this::loop);
     }
 

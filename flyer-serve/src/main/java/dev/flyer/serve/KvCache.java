@@ -1,8 +1,12 @@
 package dev.flyer.serve;
 
+import dev.flyer.core.numeric.Bf16;
 import dev.flyer.core.tensor.DType;
 import dev.flyer.core.tensor.Tensor;
+import dev.flyer.mla.KvCacheFormat;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -25,13 +29,15 @@ import java.util.Map;
  * and stores its own 64 tokens, compared on every hit (no false sharing on a hash collision).
  * Blocks are shared read-only: sequences only ever write past their adopted prefix. A published
  * block nobody references stays cached and is evicted least-recently-used when the free stack
- * runs dry. FP32 rows keep the forward pass exact against FP32 references.
+ * runs dry. FP32 rows (the default) keep the forward pass exact against FP32 references.
  */
 public final class KvCache implements AutoCloseable {
     /** Tokens per block, as FlashMLA's pages. */
     public static final int BLOCK = 64;
 
     private final Arena arena = Arena.ofShared();
+    private final KvCacheFormat format;
+    private final int width;
     private final Tensor[] layers;
     private final int[] free;
     private int freeCount;
@@ -41,14 +47,32 @@ public final class KvCache implements AutoCloseable {
     private final Map<Long, Integer> published = new HashMap<>();
     private final LinkedHashMap<Integer, Boolean> idle = new LinkedHashMap<>(16, 0.75f, true);
 
-    /** A cache of {@code blocks} blocks for every layer of {@code config}. */
+    /** A cache of {@code blocks} FP32 blocks for every layer of {@code config}. */
     public KvCache(ModelConfig config, int blocks) {
+        this(config, blocks, KvCacheFormat.F32);
+    }
+
+    /**
+     * A cache of {@code blocks} blocks in {@code format}: F32 (exact), BF16 (half the memory) or
+     * FlashMLA's 656-byte FP8 token (a quarter; needs the 576-wide latent of V2/V3).
+     */
+    public KvCache(ModelConfig config, int blocks, KvCacheFormat format) {
         if (blocks < 1) {
             throw new IllegalArgumentException("blocks must be >= 1, got " + blocks);
         }
+        this.format = format;
+        this.width = config.latentDim();
+        if (format == KvCacheFormat.FP8 && width != KvCacheFormat.FP8_NOPE + KvCacheFormat.FP8_ROPE) {
+            throw new IllegalArgumentException("the FP8 KV cache needs a 576-wide latent (512 + 64 rope), this model's is "
+                    + width);
+        }
         layers = new Tensor[config.layers()];
         for (int i = 0; i < layers.length; i++) {
-            layers[i] = Tensor.allocate(arena, DType.F32, blocks, BLOCK, 1, config.latentDim());
+            layers[i] = switch (format) {
+                case F32 -> Tensor.allocate(arena, DType.F32, blocks, BLOCK, 1, width);
+                case BF16 -> Tensor.allocate(arena, DType.BF16, blocks, BLOCK, 1, width);
+                case FP8 -> Tensor.allocate(arena, DType.U8, blocks, BLOCK, 1, KvCacheFormat.FP8_TOKEN_BYTES);
+            };
         }
         free = new int[blocks];
         for (int i = 0; i < blocks; i++) {
@@ -63,6 +87,23 @@ public final class KvCache implements AutoCloseable {
     /** Layer {@code i}'s cache tensor. */
     public Tensor layer(int i) {
         return layers[i];
+    }
+
+    /** How rows are stored. */
+    public KvCacheFormat format() {
+        return format;
+    }
+
+    /** Stores one token's latent row ({@code width} FP32 values) in layer {@code layer} at cache slot {@code slot}. */
+    public void writeRow(int layer, long slot, float[] row) {
+        Tensor t = layers[layer];
+        long bytes = format.tokenBytes(width);
+        long at = t.offset() * t.dtype().byteSize() + slot * bytes;
+        switch (format) {
+            case F32 -> MemorySegment.copy(row, 0, t.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, at, width);
+            case BF16 -> Bf16.encode(row, 0, t.segment(), at, width);
+            case FP8 -> KvCacheFormat.quantizeToken(row, t.segment(), at);
+        }
     }
 
     /** Blocks a sequence can still get (free, plus cached ones nobody uses). */

@@ -113,8 +113,13 @@ public final class RandomCheckpoint {
 
     /** Writes the checkpoint into {@code dir} (created if needed). */
     public static void write(Preset preset, int layers, boolean fp8, long seed, Path dir) throws IOException {
-        ObjectNode json = config(preset, layers, fp8);
+        write(config(preset, layers, fp8), fp8, seed, dir);
+    }
+
+    /** Writes a random checkpoint for any config JSON (e.g. a preset with widths changed). */
+    public static void write(ObjectNode json, boolean fp8, long seed, Path dir) throws IOException {
         ModelConfig c = ModelConfig.parse(json);
+        int layers = c.layers();
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
         SplittableRandom random = new SplittableRandom(seed);

@@ -80,6 +80,36 @@ class ModelRuntimeTest {
     }
 
     @Test
+    void bf16AndFp8CacheRowsStayCloseToFp32() throws Exception {
+        // a tiny V3 whose latent is V3's real 512 + 64, so FlashMLA's FP8 token layout applies
+        com.fasterxml.jackson.databind.node.ObjectNode config = RandomCheckpoint.config(RandomCheckpoint.Preset.TINY_V3, 2, false);
+        config.put("kv_lora_rank", 512).put("qk_rope_head_dim", 64);
+        Path dir = tmp.resolve("wide-latent");
+        RandomCheckpoint.write(config, false, 13, dir);
+        int[] prompt = new java.util.Random(13).ints(80, 2, 512).toArray();
+        try (DeepSeekModel model = DeepSeekModel.load(dir)) {
+            float[][] logits = new float[3][];
+            dev.flyer.mla.KvCacheFormat[] formats = {dev.flyer.mla.KvCacheFormat.F32, dev.flyer.mla.KvCacheFormat.BF16,
+                dev.flyer.mla.KvCacheFormat.FP8};
+            for (int f = 0; f < 3; f++) {
+                try (KvCache cache = model.newCache(128, formats[f])) {
+                    KvCache.Sequence seq = cache.newSequence();
+                    model.forward(cache, seq, java.util.Arrays.copyOf(prompt, 70));
+                    for (int i = 70; i < prompt.length; i++) {
+                        logits[f] = model.forward(cache, seq, new int[] {prompt[i]});
+                    }
+                }
+            }
+            assertThat(diff(logits[0], logits[1])).as("BF16 rows").isGreaterThan(0).isLessThan(1e-4);
+            assertThat(diff(logits[0], logits[2])).as("FP8 rows").isGreaterThan(0).isLessThan(1e-2);
+        }
+        try (DeepSeekModel tiny = DeepSeekModel.load(GoldenLogitsTest.fixture("tiny-v3"))) {
+            assertThatThrownBy(() -> tiny.newCache(64, dev.flyer.mla.KvCacheFormat.FP8))
+                    .hasMessageContaining("needs a 576-wide latent (512 + 64 rope), this model's is 144");
+        }
+    }
+
+    @Test
     void tinyV2LiteGeneratesAndSeedsReproduce() throws Exception {
         Path dir = tmp.resolve("v2");
         RandomCheckpoint.write(RandomCheckpoint.Preset.TINY_V2LITE, 3, false, 11, dir);

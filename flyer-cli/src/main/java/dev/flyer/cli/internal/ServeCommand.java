@@ -38,8 +38,21 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--quantize", description = "fp8: quantise a BF16 checkpoint's projections to FP8 (128x128 blocks) at load.")
     String quantize;
 
+    @Option(names = "--kv-cache", defaultValue = "f32",
+            description = "KV cache rows: f32 (exact), bf16 (half), fp8 (FlashMLA's 656-byte token; 576-wide latents) (default: ${DEFAULT-VALUE}).")
+    String kvCache;
+
     @Option(names = "--max-running", defaultValue = "32", description = "Requests decoded together (default: ${DEFAULT-VALUE}).")
     int maxRunning;
+
+    static dev.flyer.mla.KvCacheFormat cacheFormat(String value) {
+        return switch (value) {
+            case "f32" -> dev.flyer.mla.KvCacheFormat.F32;
+            case "bf16" -> dev.flyer.mla.KvCacheFormat.BF16;
+            case "fp8" -> dev.flyer.mla.KvCacheFormat.FP8;
+            default -> throw new IllegalArgumentException("--kv-cache must be f32, bf16 or fp8, got " + value);
+        };
+    }
 
     /** {@code --quantize}: absent or "fp8". */
     static boolean quantizeFp8(String value) {
@@ -70,11 +83,11 @@ public final class ServeCommand implements Callable<Integer> {
             name = dir.toAbsolutePath().normalize().getFileName().toString();
         }
         try (DeepSeekModel m = DeepSeekModel.load(dir, new LoadOptions(GemmImpl.BF16, quantizeFp8(quantize)));
-             Engine engine = new Engine(m, new Engine.Options(cacheTokens, maxRunning, 256));
+             Engine engine = new Engine(m, new Engine.Options(cacheTokens, maxRunning, 256, cacheFormat(kvCache)));
              TextCodec codec = TextCodec.forModel(dir, m.config());
              OpenAiServer server = OpenAiServer.start(engine, codec, name, host, port, apiKey)) {
-            System.err.printf("flyer serve: model '%s' on http://%s:%d (KV cache %d tokens%s)%n", name, host, server.port(),
-                    cacheTokens, apiKey != null ? ", API key required" : "");
+            System.err.printf("flyer serve: model '%s' on http://%s:%d (KV cache %d tokens, %s rows%s)%n", name, host,
+                    server.port(), cacheTokens, kvCache, apiKey != null ? ", API key required" : "");
             CountDownLatch stop = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
             stop.await();

@@ -9,6 +9,7 @@ import dev.flyer.mla.DecodeOptions;
 import dev.flyer.mla.FlashMla;
 import dev.flyer.mla.KvCacheFormat;
 import dev.flyer.mla.MlaMetadata;
+import dev.flyer.serve.KvCache;
 import dev.flyer.serve.ModelConfig;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -62,7 +63,8 @@ public final class MlaAttention {
      * Attention of every row of {@code batch} (row {@code r} of sequence {@code i} at position
      * {@code start[i] + r}); writes the rows' latent cache entries first.
      */
-    public float[] forward(float[] x, Batch batch, Tensor cache) {
+    public float[] forward(float[] x, Batch batch, KvCache kvCache, int layer) {
+        Tensor cache = kvCache.layer(layer);
         int rows = batch.totalRows();
         int h = c.heads();
         int qk = c.qkHeadDim();
@@ -83,8 +85,7 @@ public final class MlaAttention {
                 System.arraycopy(kv, t * d + lora, latentRow, lora, d - lora);
                 rope.apply(latentRow, lora, position[t]);
                 int[] table = batch.tables()[i];
-                long offset = ((long) table[position[t] / 64] * 64 + position[t] % 64) * d;
-                MemorySegment.copy(latentRow, 0, cache.segment(), ValueLayout.JAVA_FLOAT, (cache.offset() + offset) * 4, d);
+                kvCache.writeRow(layer, (long) table[position[t] / 64] * 64 + position[t] % 64, latentRow);
             }
         }
         float[] qAbs = new float[rows * h * d];
@@ -100,12 +101,12 @@ public final class MlaAttention {
         float[] latentOut = new float[rows * h * lora];
         for (int i = 0; i < batch.sequences(); i++) {
             if (batch.rows()[i] > 1) {
-                attend(qAbs, batch.offset()[i], batch.rows()[i], batch.start()[i], cache, batch.tables()[i],
+                attend(qAbs, batch.offset()[i], batch.rows()[i], batch.start()[i], cache, kvCache.format(), batch.tables()[i],
                         batch.plans()[i], latentOut);
             }
         }
         if (batch.decodeGroup().length > 0) {
-            attendDecoders(qAbs, batch, cache, latentOut);
+            attendDecoders(qAbs, batch, cache, kvCache.format(), latentOut);
         }
         int vdim = c.vHeadDim();
         float[] heads = new float[rows * h * vdim];
@@ -119,7 +120,7 @@ public final class MlaAttention {
     }
 
     /** Every one-token sequence of the batch through one FlashMLA decode call. */
-    private void attendDecoders(float[] qAbs, Batch batch, Tensor cache, float[] latentOut) {
+    private void attendDecoders(float[] qAbs, Batch batch, Tensor cache, KvCacheFormat format, float[] latentOut) {
         int h = c.heads();
         int d = c.latentDim();
         int lora = c.kvLoraRank();
@@ -133,7 +134,7 @@ public final class MlaAttention {
             }
             Tensor out = Tensor.allocate(arena, DType.F32, nb, 1, h, lora);
             Tensor lse = Tensor.allocate(arena, DType.F32, nb, h, 1);
-            DecodeOptions options = new DecodeOptions(lora, c.softmaxScale(), true, KvCacheFormat.F32);
+            DecodeOptions options = new DecodeOptions(lora, c.softmaxScale(), true, format);
             FlashMla.decode(qt, cache, batch.groupTable(), batch.groupLengths(), batch.groupPlan(), options, out, lse);
             for (int g = 0; g < nb; g++) {
                 MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, (long) g * h * lora * 4, latentOut,
@@ -143,8 +144,8 @@ public final class MlaAttention {
     }
 
     /** One sequence's rows {@code first .. first + rows} through FlashMLA (causal, s_q = rows) into {@code latentOut}. */
-    private void attend(float[] qAbs, int first, int rows, int start, Tensor cache, int[] table, MlaMetadata meta,
-                        float[] latentOut) {
+    private void attend(float[] qAbs, int first, int rows, int start, Tensor cache, KvCacheFormat format, int[] table,
+                        MlaMetadata meta, float[] latentOut) {
         int h = c.heads();
         int d = c.latentDim();
         try (Arena arena = Arena.ofShared()) {
@@ -152,7 +153,7 @@ public final class MlaAttention {
             MemorySegment.copy(qAbs, first * h * d, qt.data(), ValueLayout.JAVA_FLOAT, 0, rows * h * d);
             Tensor out = Tensor.allocate(arena, DType.F32, 1, rows, h, c.kvLoraRank());
             Tensor lse = Tensor.allocate(arena, DType.F32, 1, h, rows);
-            DecodeOptions options = new DecodeOptions(c.kvLoraRank(), c.softmaxScale(), true, KvCacheFormat.F32);
+            DecodeOptions options = new DecodeOptions(c.kvLoraRank(), c.softmaxScale(), true, format);
             FlashMla.decode(qt, cache, table, new int[] {start + rows}, meta, options, out, lse);
             MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, 0, latentOut, first * h * c.kvLoraRank(),
                     rows * h * c.kvLoraRank());
