@@ -76,10 +76,6 @@ public final class ChatTokenizer implements TextCodec {
         return eosId;
     }
 
-    public boolean hasChatTemplate() {
-        return template != null;
-    }
-
     /** Token ids of {@code text}, with BOS first when the tokenizer config asks for it. */
     public int[] encode(String text) {
         int[] ids = encodeRaw(text);

@@ -188,10 +188,6 @@ public final class Engine implements AutoCloseable {
         return prefixHitTokens.get();
     }
 
-    public ModelConfig config() {
-        return model.config();
-    }
-
     private void loop() {
         while (true) {
             lock.lock();

@@ -11,7 +11,6 @@ import dev.flyer.mla.KvCacheFormat;
 import dev.flyer.mla.MlaMetadata;
 import dev.flyer.serve.KvCache;
 import dev.flyer.serve.ModelConfig;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -126,20 +125,18 @@ public final class MlaAttention {
         int lora = c.kvLoraRank();
         int[] group = batch.decodeGroup();
         int nb = group.length;
-        try (Arena arena = Arena.ofShared()) {
-            Tensor qt = Tensor.allocate(arena, DType.F32, nb, 1, h, d);
-            for (int g = 0; g < nb; g++) {
-                MemorySegment.copy(qAbs, batch.offset()[group[g]] * h * d, qt.data(), ValueLayout.JAVA_FLOAT,
-                        (long) g * h * d * 4, h * d);
-            }
-            Tensor out = Tensor.allocate(arena, DType.F32, nb, 1, h, lora);
-            Tensor lse = Tensor.allocate(arena, DType.F32, nb, h, 1);
-            DecodeOptions options = new DecodeOptions(lora, c.softmaxScale(), true, format);
-            FlashMla.decode(qt, cache, batch.groupTable(), batch.groupLengths(), batch.groupPlan(), options, out, lse);
-            for (int g = 0; g < nb; g++) {
-                MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, (long) g * h * lora * 4, latentOut,
-                        batch.offset()[group[g]] * h * lora, h * lora);
-            }
+        Tensor qt = Tensor.wrap(Rows.staging(Rows.ATTN_Q, 4L * nb * h * d), DType.F32, nb, 1, h, d);
+        for (int g = 0; g < nb; g++) {
+            MemorySegment.copy(qAbs, batch.offset()[group[g]] * h * d, qt.data(), ValueLayout.JAVA_FLOAT,
+                    (long) g * h * d * 4, h * d);
+        }
+        Tensor out = Tensor.wrap(Rows.staging(Rows.ATTN_OUT, 4L * nb * h * lora), DType.F32, nb, 1, h, lora);
+        Tensor lse = Tensor.wrap(Rows.staging(Rows.ATTN_LSE, 4L * nb * h), DType.F32, nb, h, 1);
+        DecodeOptions options = new DecodeOptions(lora, c.softmaxScale(), true, format);
+        FlashMla.decode(qt, cache, batch.groupTable(), batch.groupLengths(), batch.groupPlan(), options, out, lse);
+        for (int g = 0; g < nb; g++) {
+            MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, (long) g * h * lora * 4, latentOut,
+                    batch.offset()[group[g]] * h * lora, h * lora);
         }
     }
 
@@ -148,15 +145,13 @@ public final class MlaAttention {
                         MlaMetadata meta, float[] latentOut) {
         int h = c.heads();
         int d = c.latentDim();
-        try (Arena arena = Arena.ofShared()) {
-            Tensor qt = Tensor.allocate(arena, DType.F32, 1, rows, h, d);
-            MemorySegment.copy(qAbs, first * h * d, qt.data(), ValueLayout.JAVA_FLOAT, 0, rows * h * d);
-            Tensor out = Tensor.allocate(arena, DType.F32, 1, rows, h, c.kvLoraRank());
-            Tensor lse = Tensor.allocate(arena, DType.F32, 1, h, rows);
-            DecodeOptions options = new DecodeOptions(c.kvLoraRank(), c.softmaxScale(), true, format);
-            FlashMla.decode(qt, cache, table, new int[] {start + rows}, meta, options, out, lse);
-            MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, 0, latentOut, first * h * c.kvLoraRank(),
-                    rows * h * c.kvLoraRank());
-        }
+        int lora = c.kvLoraRank();
+        Tensor qt = Tensor.wrap(Rows.staging(Rows.ATTN_Q, 4L * rows * h * d), DType.F32, 1, rows, h, d);
+        MemorySegment.copy(qAbs, first * h * d, qt.data(), ValueLayout.JAVA_FLOAT, 0, rows * h * d);
+        Tensor out = Tensor.wrap(Rows.staging(Rows.ATTN_OUT, 4L * rows * h * lora), DType.F32, 1, rows, h, lora);
+        Tensor lse = Tensor.wrap(Rows.staging(Rows.ATTN_LSE, 4L * rows * h), DType.F32, 1, h, rows);
+        DecodeOptions options = new DecodeOptions(lora, c.softmaxScale(), true, format);
+        FlashMla.decode(qt, cache, table, new int[] {start + rows}, meta, options, out, lse);
+        MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, 0, latentOut, first * h * lora, rows * h * lora);
     }
 }

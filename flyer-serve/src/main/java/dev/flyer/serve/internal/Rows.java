@@ -16,34 +16,37 @@ import java.lang.foreign.ValueLayout;
 public final class Rows {
     private Rows() {}
 
-    /** This thread's native staging buffers for GEMM operands, grown on demand (never per call). */
-    private static final class Staging {
-        MemorySegment in = MemorySegment.NULL;
-        MemorySegment out = MemorySegment.NULL;
+    /** Staging slots: GEMM input and output, then attention's query, output and LSE. */
+    static final int IN = 0;
+    static final int OUT = 1;
+    static final int ATTN_Q = 2;
+    static final int ATTN_OUT = 3;
+    static final int ATTN_LSE = 4;
 
-        MemorySegment in(long bytes) {
-            if (in.byteSize() < bytes) {
-                in = Arena.ofAuto().allocate(Math.max(bytes, 2 * in.byteSize()), 64);
-            }
-            return in.asSlice(0, bytes);
-        }
+    private static final ThreadLocal<MemorySegment[]> STAGING = ThreadLocal.withInitial(() -> {
+        MemorySegment[] slots = new MemorySegment[5];
+        java.util.Arrays.fill(slots, MemorySegment.NULL);
+        return slots;
+    });
 
-        MemorySegment out(long bytes) {
-            if (out.byteSize() < bytes) {
-                out = Arena.ofAuto().allocate(Math.max(bytes, 2 * out.byteSize()), 64);
-            }
-            return out.asSlice(0, bytes);
+    /**
+     * This thread's native staging buffer {@code slot}, at least {@code bytes} long: grown on demand
+     * (auto arena, freed by the GC), never allocated per call, so the forward pass's hops into native
+     * memory cost a copy and nothing else.
+     */
+    static MemorySegment staging(int slot, long bytes) {
+        MemorySegment[] slots = STAGING.get();
+        if (slots[slot].byteSize() < bytes) {
+            slots[slot] = Arena.ofAuto().allocate(Math.max(bytes, 2 * slots[slot].byteSize()), 64);
         }
+        return slots[slot].asSlice(0, bytes);
     }
-
-    private static final ThreadLocal<Staging> STAGING = ThreadLocal.withInitial(Staging::new);
 
     /** {@code y = x · Wᵀ} for {@code rows} rows through the GEMM library (x and y staged in native memory). */
     public static float[] project(Linear w, float[] x, int rows) {
-        Staging s = STAGING.get();
-        Tensor in = Tensor.wrap(s.in(4L * rows * w.in()), DType.F32, rows, w.in());
+        Tensor in = Tensor.wrap(staging(IN, 4L * rows * w.in()), DType.F32, rows, w.in());
         MemorySegment.copy(x, 0, in.data(), ValueLayout.JAVA_FLOAT, 0, rows * w.in());
-        Tensor out = Tensor.wrap(s.out(4L * rows * w.out()), DType.F32, rows, w.out());
+        Tensor out = Tensor.wrap(staging(OUT, 4L * rows * w.out()), DType.F32, rows, w.out());
         w.apply(in, out);
         float[] y = new float[rows * w.out()];
         MemorySegment.copy(out.data(), ValueLayout.JAVA_FLOAT, 0, y, 0, y.length);
