@@ -39,8 +39,13 @@ import java.util.concurrent.Future;
  * number, so successive collectives never collide.
  */
 public final class ProcessGroup implements AutoCloseable {
-    /** Which transport carries point-to-point data. */
-    public enum Transport { AUTO, TCP, SHM }
+    /**
+     * Which transport carries point-to-point data: {@code AUTO} shared memory between ranks of one
+     * host and TCP otherwise; {@code BY_NODE} shared memory between ranks of one node
+     * ({@code rank / ranksPerNode}) and TCP across nodes, even on one host (how benches and tests
+     * make several "hosts" on one machine); {@code TCP} or {@code SHM} for every pair.
+     */
+    public enum Transport { AUTO, TCP, SHM, BY_NODE }
 
     /**
      * Group settings.
@@ -49,22 +54,34 @@ public final class ProcessGroup implements AutoCloseable {
      * @param transport the transport choice
      * @param shmRingBytes bytes per shared-memory ring (a power of two)
      * @param shmDir where shared-memory files live
+     * @param ranksPerNode the node size {@link Transport#BY_NODE} uses (ignored otherwise)
      */
-    public record Options(Duration timeout, Transport transport, long shmRingBytes, Path shmDir) {
+    public record Options(Duration timeout, Transport transport, long shmRingBytes, Path shmDir, int ranksPerNode) {
+        public Options {
+            if (transport == Transport.BY_NODE && ranksPerNode < 1) {
+                throw new IllegalArgumentException("transport BY_NODE needs ranksPerNode >= 1, got " + ranksPerNode);
+            }
+        }
+
         public static Options defaults() {
             String seconds = System.getenv("FLYER_DIST_TIMEOUT_S");
             String transport = System.getenv("FLYER_TRANSPORT");
             return new Options(Duration.ofSeconds(seconds == null ? 120 : Long.parseLong(seconds)),
                     transport == null ? Transport.AUTO : Transport.valueOf(transport.toUpperCase(java.util.Locale.ROOT)),
-                    4L << 20, Path.of("/dev/shm"));
+                    4L << 20, Path.of("/dev/shm"), 1);
         }
 
         public Options withTimeout(Duration t) {
-            return new Options(t, transport, shmRingBytes, shmDir);
+            return new Options(t, transport, shmRingBytes, shmDir, ranksPerNode);
         }
 
         public Options withTransport(Transport t) {
-            return new Options(timeout, t, shmRingBytes, shmDir);
+            return new Options(timeout, t, shmRingBytes, shmDir, ranksPerNode);
+        }
+
+        /** Shared memory within groups of {@code ranks} consecutive ranks, TCP between them. */
+        public Options byNode(int ranks) {
+            return new Options(timeout, Transport.BY_NODE, shmRingBytes, shmDir, ranks);
         }
     }
 
@@ -219,7 +236,12 @@ public final class ProcessGroup implements AutoCloseable {
     }
 
     public Work isend(MemorySegment buffer, int peer, int tag) {
-        return worker(true, checkOther(peer)).post(buffer, tag);
+        return isend(IoVector.of(buffer), peer, tag);
+    }
+
+    /** Posts a send of the pieces of {@code pieces}, as one message, to {@code peer}. */
+    public Work isend(IoVector pieces, int peer, int tag) {
+        return worker(true, checkOther(peer)).post(pieces, tag);
     }
 
     /** Posts a receive into all of {@code buffer} from {@code peer}. */
@@ -228,7 +250,12 @@ public final class ProcessGroup implements AutoCloseable {
     }
 
     public Work irecv(MemorySegment buffer, int peer, int tag) {
-        return worker(false, checkOther(peer)).post(buffer, tag);
+        return irecv(IoVector.of(buffer), peer, tag);
+    }
+
+    /** Posts a receive of one message scattered into the pieces of {@code pieces}. */
+    public Work irecv(IoVector pieces, int peer, int tag) {
+        return worker(false, checkOther(peer)).post(pieces, tag);
     }
 
     public void send(MemorySegment buffer, int peer) {
@@ -261,6 +288,7 @@ public final class ProcessGroup implements AutoCloseable {
             case TCP -> tcp;
             case SHM -> shm;
             case AUTO -> sameHost[peer] ? shm : tcp;
+            case BY_NODE -> rank / options.ranksPerNode() == peer / options.ranksPerNode() ? shm : tcp;
         };
     }
 

@@ -97,7 +97,7 @@ class ProcessGroupTest {
         long seed = System.nanoTime();
         System.out.println("ProcessGroupTest.messagesLargerThanTheRing seed=" + seed);
         ProcessGroup.Options o = new ProcessGroup.Options(Duration.ofSeconds(20), transport, 1L << 16,
-                java.nio.file.Path.of("/dev/shm"));
+                java.nio.file.Path.of("/dev/shm"), 1);
         List<ProcessGroup> groups = ProcessGroup.inProcess(2, o);
         try (Arena arena = Arena.ofShared()) {
             byte[] big = new byte[3 << 20];

@@ -1,7 +1,7 @@
 package dev.flyer.dist.internal;
 
+import dev.flyer.dist.IoVector;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 
 /**
  * One direction of a point-to-point connection. Messages between an ordered pair of ranks arrive
@@ -16,7 +16,8 @@ public final class Links {
 
     /** Sends whole messages to one peer; called by one thread at a time. */
     public interface Out extends AutoCloseable {
-        void send(MemorySegment payload, int tag) throws IOException;
+        /** Sends the pieces of {@code payload} as one message. */
+        void send(IoVector payload, int tag) throws IOException;
 
         @Override
         void close();
@@ -24,8 +25,8 @@ public final class Links {
 
     /** Receives whole messages from one peer into posted buffers; called by one thread at a time. */
     public interface In extends AutoCloseable {
-        /** Receives the next message into {@code dst}, which must have exactly the message's length. */
-        void recv(MemorySegment dst, int tag) throws IOException;
+        /** Receives the next message into the pieces of {@code dst}, whose total must be the message's length. */
+        void recv(IoVector dst, int tag) throws IOException;
 
         @Override
         void close();

@@ -1,9 +1,9 @@
 package dev.flyer.dist.internal;
 
 import dev.flyer.dist.DistException;
+import dev.flyer.dist.IoVector;
 import dev.flyer.dist.Work;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -43,9 +43,8 @@ public final class PeerWorker implements AutoCloseable {
     }
 
     /** Posts a send (or receive) of {@code buffer} with {@code tag}. */
-    public Work post(MemorySegment buffer, int tag) {
-        Task t = new Task(buffer, tag, (sending ? "send of " : "receive of ") + buffer.byteSize() + " bytes "
-                + (sending ? "to" : "from") + " rank " + peer + " (tag " + tag + ") on " + self);
+    public Work post(IoVector buffer, int tag) {
+        Task t = new Task(buffer, tag, sending, peer, self);
         queue.add(t);
         return t;
     }
@@ -103,7 +102,7 @@ public final class PeerWorker implements AutoCloseable {
 
     @Override
     public void close() {
-        queue.add(new Task(null, 0, "stop"));
+        queue.add(new Task(null, 0, sending, peer, self));
         try {
             thread.join(1000);
         } catch (InterruptedException e) {
@@ -122,16 +121,28 @@ public final class PeerWorker implements AutoCloseable {
     }
 
     private final class Task implements Work {
-        final MemorySegment buffer;
+        final IoVector buffer;
         final int tag;
-        final String description;
+        final long bytes;
+        final boolean send;
+        final int peer;
+        final String self;
         final CountDownLatch done = new CountDownLatch(1);
         volatile Exception error;
 
-        Task(MemorySegment buffer, int tag, String description) {
+        Task(IoVector buffer, int tag, boolean send, int peer, String self) {
             this.buffer = buffer;
             this.tag = tag;
-            this.description = description;
+            this.bytes = buffer == null ? 0 : buffer.byteSize();
+            this.send = send;
+            this.peer = peer;
+            this.self = self;
+        }
+
+        /** Built only on failure: posting stays allocation-light. */
+        String description() {
+            return (send ? "send of " : "receive of ") + bytes + " bytes " + (send ? "to" : "from") + " rank " + peer
+                    + " (tag " + tag + ") on " + self;
         }
 
         void finish(Exception e) {
@@ -150,15 +161,15 @@ public final class PeerWorker implements AutoCloseable {
             }
             try {
                 if (!done.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                    throw new DistException(description + " did not complete within " + timeout.toMillis()
+                    throw new DistException(description() + " did not complete within " + timeout.toMillis()
                             + " ms (is rank " + peer + " alive and posting the matching operation?)");
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new DistException(description + " interrupted", e);
+                throw new DistException(description() + " interrupted", e);
             }
             if (error != null) {
-                throw new DistException(description + " failed: " + error.getMessage(), error);
+                throw new DistException(description() + " failed: " + error.getMessage(), error);
             }
         }
 

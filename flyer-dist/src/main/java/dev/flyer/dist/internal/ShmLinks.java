@@ -1,5 +1,6 @@
 package dev.flyer.dist.internal;
 
+import dev.flyer.dist.IoVector;
 import dev.flyer.dist.TcpStore;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -60,11 +61,13 @@ public final class ShmLinks implements Links.Factory {
         MemorySegment header = arena.allocate(Links.HEADER_BYTES);
         return new Links.Out() {
             @Override
-            public void send(MemorySegment payload, int tag) throws IOException {
+            public void send(IoVector payload, int tag) throws IOException {
                 header.set(TAG, 0, tag);
                 header.set(LENGTH, 4, payload.byteSize());
                 ring.write(header, 0, Links.HEADER_BYTES);
-                ring.write(payload, 0, payload.byteSize());
+                for (int i = 0; i < payload.count(); i++) {
+                    ring.write(payload.segment(i), payload.offset(i), payload.length(i));
+                }
             }
 
             @Override
@@ -83,14 +86,16 @@ public final class ShmLinks implements Links.Factory {
         MemorySegment header = arena.allocate(Links.HEADER_BYTES);
         return new Links.In() {
             @Override
-            public void recv(MemorySegment dst, int tag) throws IOException {
+            public void recv(IoVector dst, int tag) throws IOException {
                 ring.read(header, 0, Links.HEADER_BYTES);
                 int gotTag = header.get(TAG, 0);
                 long bytes = header.get(LENGTH, 4);
                 if (gotTag != tag || bytes != dst.byteSize()) {
                     throw Links.mismatch(peer, tag, dst.byteSize(), gotTag, bytes);
                 }
-                ring.read(dst, 0, bytes);
+                for (int i = 0; i < dst.count(); i++) {
+                    ring.read(dst.segment(i), dst.offset(i), dst.length(i));
+                }
             }
 
             @Override

@@ -1,9 +1,9 @@
 package dev.flyer.dist.internal;
 
+import dev.flyer.dist.IoVector;
 import dev.flyer.dist.TcpStore;
 import java.io.EOFException;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -77,11 +77,13 @@ public final class TcpLinks implements Links.Factory {
         ByteBuffer header = ByteBuffer.allocate(Links.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         return new Links.Out() {
             @Override
-            public void send(MemorySegment payload, int tag) throws IOException {
+            public void send(IoVector payload, int tag) throws IOException {
                 header.clear();
                 header.putInt(tag).putLong(payload.byteSize()).flip();
                 writeFully(ch, header);
-                writeFully(ch, payload.asByteBuffer());
+                for (int i = 0; i < payload.count(); i++) {
+                    writeFully(ch, payload.segment(i).asSlice(payload.offset(i), payload.length(i)).asByteBuffer());
+                }
             }
 
             @Override
@@ -107,7 +109,7 @@ public final class TcpLinks implements Links.Factory {
         ByteBuffer header = ByteBuffer.allocate(Links.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         return new Links.In() {
             @Override
-            public void recv(MemorySegment dst, int tag) throws IOException {
+            public void recv(IoVector dst, int tag) throws IOException {
                 header.clear();
                 readFully(ch, header, peer);
                 header.flip();
@@ -116,7 +118,9 @@ public final class TcpLinks implements Links.Factory {
                 if (gotTag != tag || bytes != dst.byteSize()) {
                     throw Links.mismatch(peer, tag, dst.byteSize(), gotTag, bytes);
                 }
-                readFully(ch, dst.asByteBuffer(), peer);
+                for (int i = 0; i < dst.count(); i++) {
+                    readFully(ch, dst.segment(i).asSlice(dst.offset(i), dst.length(i)).asByteBuffer(), peer);
+                }
             }
 
             @Override

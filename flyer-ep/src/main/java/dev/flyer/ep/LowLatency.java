@@ -1,0 +1,393 @@
+package dev.flyer.ep;
+
+import dev.flyer.core.exec.ComputePool;
+import dev.flyer.core.numeric.Bf16;
+import dev.flyer.core.tensor.DType;
+import dev.flyer.core.tensor.Tensor;
+import dev.flyer.dist.IoVector;
+import dev.flyer.ep.internal.Fp8Cast;
+import dev.flyer.ep.internal.Slab;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Low-latency dispatch and combine (decoding): one row per (token, selected expert), written into
+ * fixed slots of the receiver's output {@code [localExpert][R · maxTokens]}, so nothing is queued
+ * or compacted after arrival.
+ *
+ * <pre>
+ * dispatch  counts   src → dst: [rows per local expert of dst]          (tiny, first)
+ *           data     src → dst: per local expert: [rows][scales][source token ids]
+ *                    scattered straight into recvX[e][begin(e, src) ..], begin = rows of
+ *                    lower source ranks, so rows are packed and ordered (src, token)
+ * combine   data     dst → src: per local expert, the src's block of expert outputs
+ *           reduce   at the source: out[t] = BF16(sum over k of weight[t,k] · row(t,k)), k ascending
+ * </pre>
+ *
+ * <p>Implementation notes: follows DeepEP {@code csrc/kernels/legacy/internode_ll.cu}
+ * (message = source index + payload + scales; FP8 cast per 128 channels; combine reduces with
+ * the top-k weights in FP32, ordered by k) and {@code deep_ep/buffers/legacy.py} (two buffer sets
+ * used alternately; results are views valid until the second next call). DeepEP orders rows
+ * within a (expert, source) block by an atomic counter; here the order is ascending token index,
+ * so results are deterministic. Scales are row-major (DeepEP: column-major for TMA).
+ */
+final class LowLatency implements AutoCloseable {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final Wire w;
+    private final ComputePool pool;
+    private final long budgetBytes;
+    private final Slab cast = new Slab();
+    private final Slab ids = new Slab();
+    private final Slab counts = new Slab();
+    private final Slab[][] sets = new Slab[2][6];
+    private final Slab[][] combineIn;
+    private final IoVector[] sends;
+    private final IoVector[] recvs;
+    private final MemorySegment[] combineSeg;
+    private int dispatches;
+    private int combines;
+    private float[][] acc = new float[0][];
+
+    LowLatency(Wire w, ComputePool pool, long budgetBytes) {
+        this.w = w;
+        this.pool = pool;
+        this.budgetBytes = budgetBytes;
+        for (Slab[] set : sets) {
+            Arrays.setAll(set, i -> new Slab());
+        }
+        combineIn = new Slab[2][w.ranks];
+        for (Slab[] set : combineIn) {
+            Arrays.setAll(set, i -> new Slab());
+        }
+        sends = new IoVector[w.ranks];
+        recvs = new IoVector[w.ranks];
+        Arrays.setAll(sends, i -> new IoVector());
+        Arrays.setAll(recvs, i -> new IoVector());
+        combineSeg = new MemorySegment[w.ranks];
+    }
+
+    /** Bytes both buffer sets need (dispatch slots, source ids, combine receive rows). */
+    static long sizeHint(int maxTokensPerRank, int hidden, int ranks, int numExperts, int numTopk) {
+        long slots = (long) numExperts * maxTokensPerRank;
+        return 2 * (slots * (2L * hidden + 4) + (long) maxTokensPerRank * numTopk * 2 * hidden);
+    }
+
+    private static final int X = 0;
+    private static final int SCALES = 1;
+    private static final int PACKED = 2;
+    private static final int SRC = 3;
+    private static final int ZERO_COPY = 4;
+    private static final int OUT = 5;
+
+    LowLatencyDispatchResult dispatch(LowLatencyDispatchRequest q) {
+        Tensor x = q.x();
+        int tokens = Checks.tokens(x, null, "x");
+        int hidden = (int) x.size(1);
+        Routing routing = q.routing();
+        checkDispatch(q, tokens, hidden);
+        int local = q.numExperts() / w.ranks;
+        int topk = routing.numTopk();
+        int slots = w.ranks * q.maxTokensPerRank();
+        int generation = ++dispatches;
+        int set = generation & 1;
+        int xRow = q.useFp8() ? hidden : 2 * hidden;
+        int sRow = q.useFp8() ? hidden / 32 : 0;
+        // per destination rank and local expert, the tokens that chose it
+        int[] sent = new int[w.ranks * local];
+        int[] slot = new int[tokens * topk];
+        Arrays.fill(slot, -1);
+        for (int t = 0; t < tokens; t++) {
+            for (int k = 0; k < topk; k++) {
+                int e = routing.expert(t, k);
+                if (e >= 0) {
+                    sent[e]++;
+                }
+            }
+        }
+        int[] sentPrefix = new int[w.ranks * local + 1];
+        for (int i = 0; i < sent.length; i++) {
+            sentPrefix[i + 1] = sentPrefix[i] + sent[i];
+        }
+        MemorySegment order = ids.ensure(4L * sentPrefix[sent.length]);
+        int[] fill = Arrays.copyOf(sentPrefix, sent.length);
+        for (int t = 0; t < tokens; t++) {
+            for (int k = 0; k < topk; k++) {
+                int e = routing.expert(t, k);
+                if (e >= 0) {
+                    int at = fill[e]++;
+                    order.setAtIndex(I32, at, t);
+                    slot[t * topk + k] = at - sentPrefix[e / local * local];
+                }
+            }
+        }
+        MemorySegment src = x.data();
+        MemorySegment srcScales = MemorySegment.NULL;
+        if (q.useFp8()) {
+            src = cast.ensure((long) tokens * (xRow + sRow));
+            MemorySegment values = src;
+            srcScales = src.asSlice((long) tokens * xRow);
+            MemorySegment scalesOut = srcScales;
+            MemorySegment xs = x.data();
+            pool.parallelFor(Math.max(1, tokens), (t, worker) -> {
+                if (t < tokens) {
+                    Fp8Cast.castRow(xs, (long) t * hidden * 2, hidden, values, (long) t * xRow, scalesOut,
+                            (long) t * sRow, q.roundScale());
+                }
+            });
+        }
+        // counts first
+        MemorySegment cnt = counts.ensure(4L * w.ranks * local * 2);
+        for (int r = 0; r < w.ranks; r++) {
+            for (int i = 0; i < local; i++) {
+                cnt.setAtIndex(I32, (long) r * local + i, sent[r * local + i]);
+            }
+            if (r != w.rank) {
+                w.post(w.group.isend(sends[r].clear().add(cnt, 4L * r * local, 4L * local), r, Wire.TAG_LL_COUNTS));
+                w.post(w.group.irecv(recvs[r].clear().add(cnt, 4L * (w.ranks + r) * local, 4L * local), r,
+                        Wire.TAG_LL_COUNTS));
+            } else {
+                MemorySegment.copy(cnt, 4L * r * local, cnt, 4L * (w.ranks + r) * local, 4L * local);
+            }
+        }
+        w.awaitAll();
+        long[] range = new long[local * w.ranks];
+        int[] recvCount = new int[local];
+        for (int i = 0; i < local; i++) {
+            for (int s = 0; s < w.ranks; s++) {
+                int c = cnt.getAtIndex(I32, (long) (w.ranks + s) * local + i);
+                if (c > q.maxTokensPerRank()) {
+                    throw new IllegalArgumentException("rank " + s + " sent " + c + " rows to local expert " + i
+                            + ", more than maxTokensPerRank = " + q.maxTokensPerRank() + " (duplicate experts in a row?)");
+                }
+                range[i * w.ranks + s] = (long) recvCount[i] << 32 | c;
+                recvCount[i] += c;
+            }
+        }
+        Slab[] mine = sets[set];
+        MemorySegment recvX = mine[X].ensure((long) local * slots * xRow);
+        MemorySegment recvS = mine[SCALES].ensure((long) local * slots * sRow);
+        MemorySegment srcInfo = mine[SRC].ensure(4L * local * slots);
+        for (int r = 0; r < w.ranks; r++) {
+            IoVector out = r == w.rank ? new IoVector() : sends[r].clear();
+            IoVector in = r == w.rank ? new IoVector() : recvs[r].clear();
+            for (int i = 0; i < local; i++) {
+                int e = r * local + i;
+                for (int j = sentPrefix[e]; j < sentPrefix[e + 1]; j++) {
+                    out.add(src, (long) order.getAtIndex(I32, j) * xRow, xRow);
+                }
+                for (int j = sentPrefix[e]; j < sentPrefix[e + 1]; j++) {
+                    out.add(srcScales, (long) order.getAtIndex(I32, j) * sRow, sRow);
+                }
+                out.add(order, 4L * sentPrefix[e], 4L * sent[e]);
+                long first = (long) i * slots + (range[i * w.ranks + r] >>> 32);
+                long c = range[i * w.ranks + r] & 0xFFFF_FFFFL;
+                in.add(recvX, first * xRow, c * xRow).add(recvS, first * sRow, c * sRow).add(srcInfo, first * 4, c * 4);
+            }
+            if (r == w.rank) {
+                copy(out, in);
+            } else {
+                w.post(w.group.isend(out, r, Wire.TAG_LL_DATA));
+                w.post(w.group.irecv(in, r, Wire.TAG_LL_DATA));
+            }
+        }
+        w.awaitAll();
+        Tensor scales = null;
+        if (q.useFp8()) {
+            scales = Tensor.wrap(recvS, DType.F32, local, slots, hidden / 128);
+            if (q.ue8m0()) {
+                MemorySegment packed = mine[PACKED].ensure((long) local * slots * hidden / 128);
+                Fp8Cast.packUe8m0(recvS, 0, local * slots * (hidden / 128), packed, 0);
+                scales = Tensor.wrap(packed, DType.I32, local, slots, hidden / 512);
+            }
+        }
+        if (q.cumulativeRecvStats() != null) {
+            for (int i = 0; i < local; i++) {
+                q.cumulativeRecvStats()[i] += recvCount[i];
+            }
+        }
+        int[] sentRows = new int[w.ranks];
+        for (int r = 0; r < w.ranks; r++) {
+            sentRows[r] = sentPrefix[(r + 1) * local] - sentPrefix[r * local];
+        }
+        LowLatencyHandle h = new LowLatencyHandle(generation, tokens, topk, hidden, q.maxTokensPerRank(), q.numExperts(),
+                w.ranks, routing.topkIdx().clone(), slot, sentRows, srcInfo, range);
+        Tensor outX = Tensor.wrap(recvX, q.useFp8() ? DType.F8_E4M3 : DType.BF16, local, slots, hidden);
+        return new LowLatencyDispatchResult(outX, scales, recvCount, h);
+    }
+
+    private void checkDispatch(LowLatencyDispatchRequest q, int tokens, int hidden) {
+        if (q.x().dtype() != DType.BF16) {
+            throw new IllegalArgumentException("low-latency dispatch takes BF16 tokens, got " + q.x().dtype());
+        }
+        if (q.routing() == null || q.routing().numTokens() != tokens) {
+            throw new IllegalArgumentException("routing must cover the " + tokens + " tokens of x");
+        }
+        if (tokens > q.maxTokensPerRank()) {
+            throw new IllegalArgumentException("rank " + w.rank + " has " + tokens
+                    + " tokens, more than maxTokensPerRank = " + q.maxTokensPerRank() + " (nothing was sent)");
+        }
+        if (q.numExperts() < 1 || q.numExperts() % w.ranks != 0) {
+            throw new IllegalArgumentException(q.numExperts() + " experts cannot be split over " + w.ranks + " ranks");
+        }
+        q.routing().check(q.numExperts());
+        if (q.useFp8() && hidden % 128 != 0) {
+            throw new IllegalArgumentException("FP8 dispatch needs hidden % 128 == 0, got " + hidden);
+        }
+        if (q.ue8m0() && (!q.roundScale() || !q.useFp8() || hidden % 512 != 0)) {
+            throw new IllegalArgumentException("UE8M0 scales need useFp8, roundScale and hidden % 512 == 0");
+        }
+        long need = sizeHint(q.maxTokensPerRank(), hidden, w.ranks, q.numExperts(), q.routing().numTopk());
+        if (need > budgetBytes) {
+            throw new IllegalArgumentException("low-latency mode needs " + need + " bytes (EpBuffer.lowLatencySizeHint("
+                    + q.maxTokensPerRank() + ", " + hidden + ", " + w.ranks + ", " + q.numExperts() + ", "
+                    + q.routing().numTopk() + ")) but the buffer has " + budgetBytes + " (EpConfig.lowLatencyBytes)");
+        }
+    }
+
+    /** Copies a gather list into a scatter list of the same total length. */
+    static void copy(IoVector from, IoVector to) {
+        int di = 0;
+        long dOff = 0;
+        for (int i = 0; i < from.count(); i++) {
+            long done = 0;
+            while (done < from.length(i)) {
+                long n = Math.min(from.length(i) - done, to.length(di) - dOff);
+                MemorySegment.copy(from.segment(i), from.offset(i) + done, to.segment(di), to.offset(di) + dOff, n);
+                done += n;
+                dOff += n;
+                if (dOff == to.length(di) && di + 1 < to.count()) {
+                    di++;
+                    dOff = 0;
+                }
+            }
+        }
+    }
+
+    /** The buffer the next zero-copy combine with {@code h} sends from. */
+    Tensor zeroCopyBuffer(LowLatencyHandle h) {
+        int slots = w.ranks * h.maxTokensPerRank;
+        MemorySegment seg = sets[h.generation & 1][ZERO_COPY].ensure((long) h.localExperts() * slots * h.hidden * 2);
+        return Tensor.wrap(seg, DType.BF16, h.localExperts(), slots, h.hidden);
+    }
+
+    Tensor combine(LowLatencyCombineRequest q) {
+        LowLatencyHandle h = q.handle();
+        if (h == null) {
+            throw new IllegalArgumentException("low-latency combine needs the dispatch's handle");
+        }
+        if (dispatches - h.generation >= 2) {
+            throw new IllegalArgumentException("the handle's buffers were reused by two newer low-latency dispatches");
+        }
+        Routing routing = q.routing();
+        if (routing == null || routing.topkWeights() == null || !Arrays.equals(routing.topkIdx(), h.topkIdx)) {
+            throw new IllegalArgumentException("low-latency combine needs the dispatch's topkIdx and its weights");
+        }
+        int local = h.localExperts();
+        int slots = w.ranks * h.maxTokensPerRank;
+        int hidden = h.hidden;
+        Tensor src = q.zeroCopy() ? zeroCopyBuffer(h) : q.x();
+        if (src == null || src.dtype() != DType.BF16 || !src.isContiguous() || src.rank() != 3 || src.size(0) != local
+                || src.size(1) != slots || src.size(2) != hidden) {
+            throw new IllegalArgumentException("combine x must be contiguous BF16 [" + local + ", " + slots + ", "
+                    + hidden + "]");
+        }
+        MemorySegment xs = src.data();
+        long row = 2L * hidden;
+        for (int r = 0; r < w.ranks; r++) {
+            if (r == w.rank) {
+                continue;
+            }
+            IoVector out = sends[r].clear();
+            for (int i = 0; i < local; i++) {
+                long range = h.layoutRange[i * w.ranks + r];
+                out.add(xs, ((long) i * slots + (range >>> 32)) * row, (range & 0xFFFF_FFFFL) * row);
+            }
+            w.post(w.group.isend(out, r, Wire.TAG_LL_COMBINE));
+            combineSeg[r] = combineIn[combines & 1][r].ensure(h.sentRows[r] * row);
+            w.post(w.group.irecv(recvs[r].clear().add(combineSeg[r], 0, h.sentRows[r] * row), r, Wire.TAG_LL_COMBINE));
+        }
+        combines++;
+        w.awaitAll();
+        Tensor out = q.out();
+        if (out == null) {
+            out = Tensor.wrap(sets[h.generation & 1][OUT].ensure((long) h.numTokens * row), DType.BF16, h.numTokens, hidden);
+        }
+        Checks.bf16Rows(out, h.numTokens, hidden, "out");
+        reduce(h, routing, xs, out.data(), slots);
+        return out;
+    }
+
+    private void reduce(LowLatencyHandle h, Routing routing, MemorySegment xs, MemorySegment out, int slots) {
+        int threads = pool.threads();
+        if (acc.length < threads || acc[0].length != h.hidden) {
+            acc = new float[threads][h.hidden];
+        }
+        int local = h.localExperts();
+        int topk = h.numTopk;
+        long row = 2L * h.hidden;
+        int tokens = h.numTokens;
+        int tiles = Math.max(1, Math.min(tokens, threads * 4));
+        pool.parallelFor(tiles, (tile, worker) -> {
+            float[] a = acc[worker];
+            for (int t = (int) ((long) tile * tokens / tiles); t < (long) (tile + 1) * tokens / tiles; t++) {
+                Arrays.fill(a, 0f);
+                for (int k = 0; k < topk; k++) {
+                    int e = h.topkIdx[t * topk + k];
+                    if (e < 0) {
+                        continue;
+                    }
+                    int r = e / local;
+                    float weight = routing.topkWeights()[t * topk + k];
+                    int s = h.slot[t * topk + k];
+                    if (r == w.rank) {
+                        int i = e % local;
+                        int before = 0;
+                        for (int i2 = 0; i2 < i; i2++) {
+                            before += (int) (h.layoutRange[i2 * w.ranks + r] & 0xFFFF_FFFFL);
+                        }
+                        long begin = h.layoutRange[i * w.ranks + r] >>> 32;
+                        fma(a, xs, ((long) i * slots + begin + s - before) * row, weight);
+                    } else {
+                        fma(a, combineSeg[r], s * row, weight);
+                    }
+                }
+                Bf16.encode(a, 0, out, t * row, h.hidden);
+            }
+        });
+    }
+
+    private static void fma(float[] a, MemorySegment rows, long off, float weight) {
+        int i = 0;
+        int bound = F.loopBound(a.length);
+        for (; i < bound; i += F.length()) {
+            Bf16.load(rows, off + i * 2L).fma(FloatVector.broadcast(F, weight), FloatVector.fromArray(F, a, i)).intoArray(a, i);
+        }
+        for (; i < a.length; i++) {
+            a[i] = Math.fma(Bf16.decode(rows.get(ValueLayout.JAVA_SHORT_UNALIGNED, off + i * 2L)), weight, a[i]);
+        }
+    }
+
+    @Override
+    public void close() {
+        cast.close();
+        ids.close();
+        counts.close();
+        for (Slab[] set : sets) {
+            for (Slab s : set) {
+                s.close();
+            }
+        }
+        for (Slab[] set : combineIn) {
+            for (Slab s : set) {
+                s.close();
+            }
+        }
+    }
+}
