@@ -3,6 +3,7 @@ package dev.flyer.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flyer.bench.internal.NativePeers;
+import dev.flyer.bench.internal.Tools;
 import dev.flyer.dist.ProcessGroup;
 import dev.flyer.dist.Work;
 import java.io.IOException;
@@ -137,10 +138,9 @@ public final class DistBench {
     /** iperf3 over loopback in GB/s, or NaN when iperf3 is unavailable. */
     static double iperf3GBs(int seconds) {
         try {
-            if (!onPath("iperf3")) {
-                new ProcessBuilder("apt-get", "install", "-y", "-qq", "iperf3").redirectErrorStream(true)
-                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(120, TimeUnit.SECONDS);
-                if (!onPath("iperf3")) {
+            if (!Tools.onPath("iperf3")) {
+                Tools.aptInstall("iperf3");
+                if (!Tools.onPath("iperf3")) {
                     return Double.NaN;
                 }
             }
@@ -167,14 +167,5 @@ public final class DistBench {
             Thread.currentThread().interrupt();
             return Double.NaN;
         }
-    }
-
-    private static boolean onPath(String tool) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-            if (Files.isExecutable(Path.of(dir, tool))) {
-                return true;
-            }
-        }
-        return false;
     }
 }

@@ -2,6 +2,7 @@ package dev.flyer.ep;
 
 import dev.flyer.core.exec.ComputePool;
 import dev.flyer.core.tensor.Tensor;
+import dev.flyer.core.trace.TraceRecorder;
 import dev.flyer.dist.ProcessGroup;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -35,6 +36,10 @@ public final class EpBuffer implements AutoCloseable {
     private final NormalDispatch dispatch;
     private final NormalCombine combine;
     private final LowLatency lowLatency;
+    private volatile TraceRecorder trace = TraceRecorder.disabled();
+
+    /** The trace lane ({@code tid}) of the communication thread's spans. */
+    public static final int TRACE_TID = 1;
 
     public EpBuffer(ProcessGroup group, EpConfig config) {
         this.group = group;
@@ -116,12 +121,27 @@ public final class EpBuffer implements AutoCloseable {
         return LowLatency.sizeHint(maxTokensPerRank, hidden, numRanks, numExperts, numTopk);
     }
 
+    /**
+     * Records every call's time on the communication thread as a {@code comm} span named
+     * {@code ep::<op>} on lane {@link #TRACE_TID} of {@code recorder} (flyer-profile counts them as
+     * communication).
+     */
+    public EpBuffer traceTo(TraceRecorder recorder) {
+        recorder.threadName(TRACE_TID, "ep comm");
+        this.trace = recorder;
+        return this;
+    }
+
     private <T> EpFuture<T> submit(String what, EpFuture<?> previous, Supplier<T> body) {
+        String span = "ep::" + what.substring(0, what.indexOf(" on rank")).replace(' ', '_').replace("-", "_");
+        TraceRecorder recorder = trace;
         CompletableFuture<T> f = CompletableFuture.supplyAsync(() -> {
             if (previous != null) {
                 previous.join();
             }
-            return body.get();
+            try (TraceRecorder.Span _ = recorder.span(span, "comm", TRACE_TID)) {
+                return body.get();
+            }
         }, comm);
         return new EpFuture<>(f, timeout, what);
     }

@@ -2,6 +2,7 @@ package dev.flyer.cli.internal;
 
 import dev.flyer.bench.BenchReport;
 import dev.flyer.bench.DistBench;
+import dev.flyer.bench.EpBench;
 import dev.flyer.bench.EplbBench;
 import dev.flyer.bench.MachineBench;
 import dev.flyer.bench.NumericsBench;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Parameters;
 /** {@code flyer bench ...}: benchmarks that print each figure beside its peer and the machine's limit. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: each figure beside its peer (same run) and the machine's limit.",
-        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class, BenchCommand.Dist.class, BenchCommand.GemmCmd.class, BenchCommand.MlaCmd.class, BenchCommand.ServeCmd.class,
+        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class, BenchCommand.Dist.class, BenchCommand.Ep.class, BenchCommand.GemmCmd.class, BenchCommand.MlaCmd.class, BenchCommand.ServeCmd.class,
             BenchCommand.Jmh.class})
 public final class BenchCommand extends CommandGroup {
 
@@ -99,6 +100,26 @@ public final class BenchCommand extends CommandGroup {
             return common.run("bench dist", DistBench.steps(), p -> {
                 try {
                     return DistBench.run(o, p);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+    }
+
+    @Command(name = "ep", mixinStandardHelpOptions = true,
+            description = {"MoE dispatch/combine (normal and low-latency) across processes over shared memory and TCP,",
+                "vs Open MPI MPI_Alltoallv on the same routing and the machine's copy/TCP limits (--quick: 2-4 ranks)."})
+    static final class Ep implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        Common common = new Common();
+
+        @Override
+        public Integer call() throws IOException {
+            EpBench.Options o = common.quick ? EpBench.Options.quick() : EpBench.Options.defaults();
+            return common.run("bench ep", EpBench.steps(o), p -> {
+                try {
+                    return EpBench.run(o, p);
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }

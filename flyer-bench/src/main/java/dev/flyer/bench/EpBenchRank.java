@@ -1,0 +1,315 @@
+package dev.flyer.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.flyer.core.tensor.DType;
+import dev.flyer.core.tensor.Tensor;
+import dev.flyer.core.trace.TraceRecorder;
+import dev.flyer.dist.DistEnv;
+import dev.flyer.dist.ProcessGroup;
+import dev.flyer.ep.CombineRequest;
+import dev.flyer.ep.DispatchRequest;
+import dev.flyer.ep.DispatchResult;
+import dev.flyer.ep.EpBuffer;
+import dev.flyer.ep.EpConfig;
+import dev.flyer.ep.EpFuture;
+import dev.flyer.ep.Fp8Tokens;
+import dev.flyer.ep.LowLatencyCombineRequest;
+import dev.flyer.ep.LowLatencyDispatchRequest;
+import dev.flyer.ep.LowLatencyDispatchResult;
+import dev.flyer.ep.Routing;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * One rank of {@code flyer bench ep}, started by the bench through the launcher (as
+ * {@code flyer launch} does): times normal-mode FP8 dispatch and BF16 combine, low-latency
+ * dispatch and combine, and the low-latency round trip with and without the receive hook around a
+ * compute phase; rank 0 writes {@code result.json} (medians of the per-iteration maximum over
+ * ranks, mean bytes per rank) and a Chrome trace of the hook round trips.
+ *
+ * <p>Arguments are {@code key=value}: dir, tokens, llTokens, hidden, topk, experts, iters,
+ * perNode, transport ({@code shm} or {@code tcp}). Routing files (int32 expert ids per token)
+ * go to {@code dir/normal} and {@code dir/ll} for the Open MPI peer.
+ */
+public final class EpBenchRank {
+    /**
+     * Untimed rounds first, at least this long and this many (rank 0 decides for all): the Vector
+     * API and copy loops run orders of magnitude slower before C2 compiles them, which took about a
+     * hundred low-latency round trips here.
+     */
+    private static final long WARMUP_NS = 3_000_000_000L;
+    private static final int WARMUP_MIN = 20;
+
+    /** Whether warm-up round {@code round} (from 0) was the last; the same answer on every rank. */
+    private static boolean warm(ProcessGroup g, long startNs, int round) {
+        boolean done = round + 1 >= WARMUP_MIN && System.nanoTime() - startNs > WARMUP_NS;
+        return g.broadcast(new byte[] {(byte) (done ? 1 : 0)}, 0)[0] == 1;
+    }
+
+    private EpBenchRank() {}
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = new HashMap<>();
+        for (String arg : args) {
+            a.put(arg.substring(0, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
+        }
+        Path dir = Path.of(a.get("dir"));
+        int tokens = Integer.parseInt(a.get("tokens"));
+        int llTokens = Integer.parseInt(a.get("llTokens"));
+        int hidden = Integer.parseInt(a.get("hidden"));
+        int topk = Integer.parseInt(a.get("topk"));
+        int experts = Integer.parseInt(a.get("experts"));
+        int iters = Integer.parseInt(a.get("iters"));
+        int perNode = Integer.parseInt(a.get("perNode"));
+        boolean tcp = a.get("transport").equals("tcp");
+        DistEnv env = DistEnv.fromEnvironment();
+        ProcessGroup.Options o = ProcessGroup.Options.defaults().withTimeout(Duration.ofSeconds(300));
+        o = tcp ? o.byNode(perNode) : o.withTransport(ProcessGroup.Transport.SHM);
+        long llBytes = EpBuffer.lowLatencySizeHint(llTokens, hidden, env.worldSize(), experts, topk);
+        try (ProcessGroup g = ProcessGroup.init(env, o);
+             EpBuffer buffer = new EpBuffer(g, EpConfig.defaults().withRanksPerNode(perNode).withNormalBytes(16L << 30)
+                     .withLowLatencyBytes(llBytes));
+             Arena arena = Arena.ofShared()) {
+            ObjectNode result = new ObjectMapper().createObjectNode();
+            normal(g, buffer, arena, dir, tokens, hidden, topk, experts, iters, result);
+            lowLatency(g, buffer, arena, dir, llTokens, hidden, topk, experts, iters, result);
+            if (g.rank() == 0) {
+                new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(dir.resolve("result.json").toFile(), result);
+            }
+            g.barrier();
+        }
+    }
+
+    static Routing routing(long seed, int tokens, int topk, int experts) {
+        Random rnd = new Random(seed);
+        int[] idx = new int[tokens * topk];
+        float[] w = new float[tokens * topk];
+        int[] pool = new int[experts];
+        for (int t = 0; t < tokens; t++) {
+            for (int e = 0; e < experts; e++) {
+                pool[e] = e;
+            }
+            for (int k = 0; k < topk; k++) {
+                int j = k + rnd.nextInt(experts - k);
+                int tmp = pool[k];
+                pool[k] = pool[j];
+                pool[j] = tmp;
+                idx[t * topk + k] = pool[k];
+                w[t * topk + k] = rnd.nextFloat();
+            }
+        }
+        return new Routing(tokens, topk, idx, w);
+    }
+
+    private static Tensor randomBf16(Arena arena, long seed, int rows, int hidden) {
+        Tensor x = Tensor.allocate(arena, DType.BF16, rows, hidden);
+        Random rnd = new Random(seed);
+        for (long i = 0; i < (long) rows * hidden; i++) {
+            x.data().setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, dev.flyer.core.numeric.Bf16.encode((float) rnd.nextGaussian()));
+        }
+        return x;
+    }
+
+    private static void writeRouting(Path dir, int rank, Routing r) throws IOException {
+        Files.createDirectories(dir);
+        ByteBuffer b = ByteBuffer.allocate(4 * r.topkIdx().length).order(ByteOrder.LITTLE_ENDIAN);
+        b.asIntBuffer().put(r.topkIdx());
+        Files.write(dir.resolve("routing-" + rank + ".bin"), b.array());
+    }
+
+    private static void normal(ProcessGroup g, EpBuffer buffer, Arena arena, Path dir, int tokens, int hidden, int topk,
+                               int experts, int iters, ObjectNode result) throws IOException {
+        Routing routing = routing(17 + g.rank(), tokens, topk, experts);
+        writeRouting(dir.resolve("normal"), g.rank(), routing);
+        Fp8Tokens fp8 = Fp8Tokens.cast(randomBf16(arena, g.rank(), tokens, hidden), false, arena);
+        long[] dispatchNs = new long[iters];
+        long[] combineNs = new long[iters];
+        Tensor back = null;
+        DispatchResult d = null;
+        long warmStart = System.nanoTime();
+        for (int it = -1, round = 0; it < iters; it = it < 0 && !warm(g, warmStart, round++) ? -1 : it + 1) {
+            g.barrier();
+            long t0 = System.nanoTime();
+            d = buffer.dispatch(DispatchRequest.of(fp8.values(), routing, experts).withScales(fp8.scales())).await();
+            long t1 = System.nanoTime();
+            if (back == null) {
+                back = Tensor.allocate(arena, DType.BF16, Math.max(1, d.numRecvTokens()), hidden);
+            }
+            g.barrier();
+            long t2 = System.nanoTime();
+            buffer.combine(CombineRequest.of(back, d.handle())).await();
+            long t3 = System.nanoTime();
+            if (it >= 0) {
+                dispatchNs[it] = t1 - t0;
+                combineNs[it] = t3 - t2;
+            }
+        }
+        int rows = d.numRecvTokens();
+        int[] prefix = d.handle().recvPrefix();
+        long remoteRows = 0;
+        for (int s = 0; s < g.size(); s++) {
+            if (s / buffer.ranksPerNode() != g.rank() / buffer.ranksPerNode()) {
+                remoteRows += prefix[s + 1] - prefix[s];
+            }
+        }
+        record(g, result, "normal", dispatchNs, combineNs, (long) rows * (hidden + hidden / 32),
+                (long) rows * 2 * hidden, remoteRows * (hidden + hidden / 32), remoteRows * 2L * hidden);
+    }
+
+    private static void lowLatency(ProcessGroup g, EpBuffer buffer, Arena arena, Path dir, int tokens, int hidden,
+                                   int topk, int experts, int iters, ObjectNode result) throws IOException {
+        Routing routing = routing(99 + g.rank(), tokens, topk, experts);
+        writeRouting(dir.resolve("ll"), g.rank(), routing);
+        Tensor x = randomBf16(arena, 1000 + g.rank(), tokens, hidden);
+        int local = experts / g.size();
+        Tensor expertOut = Tensor.allocate(arena, DType.BF16, local, (long) g.size() * tokens, hidden);
+        long[] dispatchNs = new long[iters];
+        long[] combineNs = new long[iters];
+        LowLatencyDispatchResult d = null;
+        LowLatencyDispatchRequest req = LowLatencyDispatchRequest.of(x, routing, tokens, experts);
+        long warmStart = System.nanoTime();
+        for (int it = -1, round = 0; it < iters; it = it < 0 && !warm(g, warmStart, round++) ? -1 : it + 1) {
+            g.barrier();
+            long t0 = System.nanoTime();
+            d = buffer.lowLatencyDispatch(req).await();
+            long t1 = System.nanoTime();
+            g.barrier();
+            long t2 = System.nanoTime();
+            buffer.lowLatencyCombine(LowLatencyCombineRequest.of(expertOut, routing, d.handle())).await();
+            long t3 = System.nanoTime();
+            if (it >= 0) {
+                dispatchNs[it] = t1 - t0;
+                combineNs[it] = t3 - t2;
+            }
+        }
+        long rows = Arrays.stream(d.recvCount()).sum();
+        record(g, result, "low_latency", dispatchNs, combineNs, rows * (hidden + hidden / 32 + 16), rows * 2 * hidden,
+                0, 0);
+        hookOverlap(g, buffer, req, expertOut, routing, iters, median(dispatchNs) + median(combineNs), dir, result);
+    }
+
+    /** The round trip around compute phases, blocking and with hooks, traced on rank 0. */
+    private static void hookOverlap(ProcessGroup g, EpBuffer buffer, LowLatencyDispatchRequest req, Tensor expertOut,
+                                    Routing routing, int iters, long commNs, Path dir, ObjectNode result)
+            throws IOException {
+        long work = calibrate(commNs / 2);
+        TraceRecorder trace = g.rank() == 0 ? TraceRecorder.enabled(0) : TraceRecorder.disabled();
+        buffer.traceTo(trace);
+        trace.threadName(0, "compute");
+        long[] blocking = new long[iters];
+        long[] hooked = new long[iters];
+        for (int it = 0; it < iters; it++) {
+            g.barrier();
+            long t0 = System.nanoTime();
+            LowLatencyDispatchResult d = buffer.lowLatencyDispatch(req).await();
+            compute(trace, work);
+            buffer.lowLatencyCombine(LowLatencyCombineRequest.of(expertOut, routing, d.handle())).await();
+            compute(trace, work);
+            blocking[it] = System.nanoTime() - t0;
+            g.barrier();
+            long t1 = System.nanoTime();
+            EpFuture<LowLatencyDispatchResult> hook = buffer.lowLatencyDispatch(req.withHook(true));
+            compute(trace, work);
+            LowLatencyDispatchResult h = hook.await();
+            EpFuture<Tensor> back = buffer.lowLatencyCombine(LowLatencyCombineRequest.of(expertOut, routing, h.handle())
+                    .withHook(true));
+            compute(trace, work);
+            back.await();
+            hooked[it] = System.nanoTime() - t1;
+        }
+        if (g.rank() == 0) {
+            trace.write(dir.resolve("trace-rank0.json"));
+            result.put("hook_blocking_s", median(blocking) / 1e9);
+            result.put("hook_overlapped_s", median(hooked) / 1e9);
+            result.put("hook_compute_s", 2 * computeNs(work) / 1e9);
+        }
+        buffer.traceTo(TraceRecorder.disabled());
+    }
+
+    private static final float[] SCRATCH = new float[4096];
+
+    private static long calibrate(long targetNs) {
+        long n = 1;
+        while (computeNs(n) < targetNs && n < (1L << 30)) {
+            n *= 2;
+        }
+        return n;
+    }
+
+    private static long computeNs(long work) {
+        long t0 = System.nanoTime();
+        spin(work);
+        return System.nanoTime() - t0;
+    }
+
+    private static void compute(TraceRecorder trace, long work) {
+        long t0 = trace.now();
+        spin(work);
+        trace.complete("expert GEMM (stand-in)", "compute", 0, t0, trace.now());
+    }
+
+    private static float sink;
+
+    private static void spin(long work) {
+        float s = 0;
+        for (long i = 0; i < work; i++) {
+            int j = (int) (i & (SCRATCH.length - 1));
+            SCRATCH[j] = SCRATCH[j] * 0.999f + 1f;
+            s += SCRATCH[j];
+        }
+        sink += s;
+    }
+
+    private static long median(long[] ns) {
+        long[] c = ns.clone();
+        Arrays.sort(c);
+        return c[c.length / 2];
+    }
+
+    /** Gathers every rank's times and bytes; rank 0 stores medians of per-iteration maxima and mean bytes. */
+    private static void record(ProcessGroup g, ObjectNode result, String mode, long[] dispatchNs, long[] combineNs,
+                               long dispatchBytes, long combineBytes, long remoteDispatchBytes, long remoteCombineBytes) {
+        int n = dispatchNs.length;
+        ByteBuffer mine = ByteBuffer.allocate(8 * (2 * n + 4));
+        for (long v : dispatchNs) {
+            mine.putLong(v);
+        }
+        for (long v : combineNs) {
+            mine.putLong(v);
+        }
+        mine.putLong(dispatchBytes).putLong(combineBytes).putLong(remoteDispatchBytes).putLong(remoteCombineBytes);
+        byte[][] all = g.allGather(mine.array());
+        long[] dMax = new long[n];
+        long[] cMax = new long[n];
+        double[] bytes = new double[4];
+        for (byte[] b : all) {
+            ByteBuffer in = ByteBuffer.wrap(b);
+            for (int i = 0; i < n; i++) {
+                dMax[i] = Math.max(dMax[i], in.getLong());
+            }
+            for (int i = 0; i < n; i++) {
+                cMax[i] = Math.max(cMax[i], in.getLong());
+            }
+            for (int i = 0; i < 4; i++) {
+                bytes[i] += (double) in.getLong() / all.length;
+            }
+        }
+        result.put(mode + "_dispatch_s", median(dMax) / 1e9);
+        result.put(mode + "_combine_s", median(cMax) / 1e9);
+        result.put(mode + "_dispatch_bytes", bytes[0]);
+        result.put(mode + "_combine_bytes", bytes[1]);
+        result.put(mode + "_remote_dispatch_bytes", bytes[2]);
+        result.put(mode + "_remote_combine_bytes", bytes[3]);
+    }
+}
