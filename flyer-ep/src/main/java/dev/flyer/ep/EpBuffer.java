@@ -36,11 +36,13 @@ public final class EpBuffer implements AutoCloseable {
     private final NormalDispatch dispatch;
     private final NormalCombine combine;
     private final LowLatency lowLatency;
+    private final Windows windows;
     private volatile TraceRecorder trace = TraceRecorder.disabled();
 
     /** The trace lane ({@code tid}) of the communication thread's spans. */
     public static final int TRACE_TID = 1;
 
+    /** Joins the group's buffer: collective, every rank constructs its buffer at the same time. */
     public EpBuffer(ProcessGroup group, EpConfig config) {
         this.group = group;
         this.wire = new Wire(group, config);
@@ -48,9 +50,11 @@ public final class EpBuffer implements AutoCloseable {
         this.pool = new ComputePool(config.commThreads(), "flyer-ep-" + group.rank());
         this.comm = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("flyer-ep-comm-" + group.rank())
                 .factory());
-        this.dispatch = new NormalDispatch(wire, config.normalBytes());
-        this.combine = new NormalCombine(wire, pool);
-        this.lowLatency = new LowLatency(wire, pool, config.lowLatencyBytes());
+        this.windows = new Windows(wire, config.normalBytes() + config.lowLatencyBytes() / 2,
+                config.lowLatencyBytes() / 2);
+        this.dispatch = new NormalDispatch(wire, windows, config.normalBytes());
+        this.combine = new NormalCombine(wire, windows, pool);
+        this.lowLatency = new LowLatency(wire, windows, pool, config.lowLatencyBytes());
     }
 
     public int rank() {
@@ -140,6 +144,7 @@ public final class EpBuffer implements AutoCloseable {
                 previous.join();
             }
             try (TraceRecorder.Span _ = recorder.span(span, "comm", TRACE_TID)) {
+                windows.begin();
                 return body.get();
             }
         }, comm);
@@ -154,5 +159,6 @@ public final class EpBuffer implements AutoCloseable {
         dispatch.close();
         combine.close();
         lowLatency.close();
+        windows.close();
     }
 }

@@ -41,10 +41,12 @@ final class LowLatency implements AutoCloseable {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Wire w;
+    private final Windows windows;
     private final ComputePool pool;
+    /** Window offsets per (rank, local expert): sent at {@code 8 (r L + i)}, received at {@code 8 ((R + r) L + i)}. */
+    private MemorySegment tiny = MemorySegment.NULL;
+    private final Slab tinySlab = new Slab();
     private final long budgetBytes;
-    private final Slab cast = new Slab();
-    private final Slab ids = new Slab();
     private final Slab counts = new Slab();
     private final Slab[][] sets = new Slab[2][6];
     private final Slab[][] combineIn;
@@ -55,8 +57,9 @@ final class LowLatency implements AutoCloseable {
     private int combines;
     private float[][] acc = new float[0][];
 
-    LowLatency(Wire w, ComputePool pool, long budgetBytes) {
+    LowLatency(Wire w, Windows windows, ComputePool pool, long budgetBytes) {
         this.w = w;
+        this.windows = windows;
         this.pool = pool;
         this.budgetBytes = budgetBytes;
         for (Slab[] set : sets) {
@@ -115,7 +118,10 @@ final class LowLatency implements AutoCloseable {
         for (int i = 0; i < sent.length; i++) {
             sentPrefix[i + 1] = sentPrefix[i] + sent[i];
         }
-        MemorySegment order = ids.ensure(4L * sentPrefix[sent.length]);
+        // token ids per (destination rank, local expert), then the payload rows: all in this rank's window
+        MemorySegment win = windows.own();
+        long idsAt = windows.reserve(4L * sentPrefix[sent.length]);
+        MemorySegment order = win.asSlice(idsAt, 4L * sentPrefix[sent.length]);
         int[] fill = Arrays.copyOf(sentPrefix, sent.length);
         for (int t = 0; t < tokens; t++) {
             for (int k = 0; k < topk; k++) {
@@ -127,33 +133,37 @@ final class LowLatency implements AutoCloseable {
                 }
             }
         }
-        MemorySegment src = x.data();
-        MemorySegment srcScales = MemorySegment.NULL;
+        long valuesAt = windows.reserve((long) tokens * (xRow + sRow));
+        MemorySegment src = win.asSlice(valuesAt, (long) tokens * xRow);
+        MemorySegment srcScales = win.asSlice(valuesAt + (long) tokens * xRow, (long) tokens * sRow);
+        MemorySegment xs = x.data();
         if (q.useFp8()) {
-            src = cast.ensure((long) tokens * (xRow + sRow));
-            MemorySegment values = src;
-            srcScales = src.asSlice((long) tokens * xRow);
-            MemorySegment scalesOut = srcScales;
-            MemorySegment xs = x.data();
             pool.parallelFor(Math.max(1, tokens), (t, worker) -> {
                 if (t < tokens) {
-                    Fp8Cast.castRow(xs, (long) t * hidden * 2, hidden, values, (long) t * xRow, scalesOut,
+                    Fp8Cast.castRow(xs, (long) t * hidden * 2, hidden, src, (long) t * xRow, srcScales,
                             (long) t * sRow, q.roundScale());
                 }
             });
+        } else {
+            MemorySegment.copy(xs, 0, src, 0, (long) tokens * xRow);
         }
-        // counts first
-        MemorySegment cnt = counts.ensure(4L * w.ranks * local * 2);
+        // counts first, with where this rank's rows and ids sit in its window
+        int msg = 4 * local + 24;
+        MemorySegment cnt = counts.ensure(2L * w.ranks * msg);
         for (int r = 0; r < w.ranks; r++) {
+            long at = (long) r * msg;
             for (int i = 0; i < local; i++) {
-                cnt.setAtIndex(I32, (long) r * local + i, sent[r * local + i]);
+                cnt.set(I32, at + 4L * i, sent[r * local + i]);
             }
+            Windows.writeLong(cnt, at + 4L * local, valuesAt);
+            Windows.writeLong(cnt, at + 4L * local + 8, valuesAt + (long) tokens * xRow);
+            Windows.writeLong(cnt, at + 4L * local + 16, idsAt + 4L * sentPrefix[r * local]);
             if (r != w.rank) {
-                w.post(w.group.isend(sends[r].clear().add(cnt, 4L * r * local, 4L * local), r, Wire.TAG_LL_COUNTS));
-                w.post(w.group.irecv(recvs[r].clear().add(cnt, 4L * (w.ranks + r) * local, 4L * local), r,
+                w.post(w.group.isend(sends[r].clear().add(cnt, at, msg), r, Wire.TAG_LL_COUNTS));
+                w.post(w.group.irecv(recvs[r].clear().add(cnt, (long) (w.ranks + r) * msg, msg), r,
                         Wire.TAG_LL_COUNTS));
             } else {
-                MemorySegment.copy(cnt, 4L * r * local, cnt, 4L * (w.ranks + r) * local, 4L * local);
+                MemorySegment.copy(cnt, at, cnt, (long) (w.ranks + r) * msg, msg);
             }
         }
         w.awaitAll();
@@ -161,7 +171,7 @@ final class LowLatency implements AutoCloseable {
         int[] recvCount = new int[local];
         for (int i = 0; i < local; i++) {
             for (int s = 0; s < w.ranks; s++) {
-                int c = cnt.getAtIndex(I32, (long) (w.ranks + s) * local + i);
+                int c = cnt.get(I32, (long) (w.ranks + s) * msg + 4L * i);
                 if (c > q.maxTokensPerRank()) {
                     throw new IllegalArgumentException("rank " + s + " sent " + c + " rows to local expert " + i
                             + ", more than maxTokensPerRank = " + q.maxTokensPerRank() + " (duplicate experts in a row?)");
@@ -174,9 +184,13 @@ final class LowLatency implements AutoCloseable {
         MemorySegment recvX = mine[X].ensure((long) local * slots * xRow);
         MemorySegment recvS = mine[SCALES].ensure((long) local * slots * sRow);
         MemorySegment srcInfo = mine[SRC].ensure(4L * local * slots);
+        // peers without a window: rows through the transport, straight into their slots
         for (int r = 0; r < w.ranks; r++) {
-            IoVector out = r == w.rank ? new IoVector() : sends[r].clear();
-            IoVector in = r == w.rank ? new IoVector() : recvs[r].clear();
+            if (windows.usable(r)) {
+                continue;
+            }
+            IoVector out = sends[r].clear();
+            IoVector in = recvs[r].clear();
             for (int i = 0; i < local; i++) {
                 int e = r * local + i;
                 for (int j = sentPrefix[e]; j < sentPrefix[e + 1]; j++) {
@@ -190,13 +204,18 @@ final class LowLatency implements AutoCloseable {
                 long c = range[i * w.ranks + r] & 0xFFFF_FFFFL;
                 in.add(recvX, first * xRow, c * xRow).add(recvS, first * sRow, c * sRow).add(srcInfo, first * 4, c * 4);
             }
-            if (r == w.rank) {
-                copy(out, in);
-            } else {
-                w.post(w.group.isend(out, r, Wire.TAG_LL_DATA));
-                w.post(w.group.irecv(in, r, Wire.TAG_LL_DATA));
-            }
+            w.post(w.group.isend(out, r, Wire.TAG_LL_DATA));
+            w.post(w.group.irecv(in, r, Wire.TAG_LL_DATA));
         }
+        // peers with a window (and this rank): gather their rows from where they were cast, one copy
+        pool.parallelFor(w.ranks * local, (tile, worker) -> {
+            int s = tile / local;
+            int i = tile % local;
+            if (windows.usable(s)) {
+                gather(windows.peer(s), cnt, (long) (w.ranks + s) * msg, local, i, range[i * w.ranks + s],
+                        (long) i * slots, xRow, sRow, recvX, recvS, srcInfo);
+            }
+        });
         w.awaitAll();
         Tensor scales = null;
         if (q.useFp8()) {
@@ -212,12 +231,8 @@ final class LowLatency implements AutoCloseable {
                 q.cumulativeRecvStats()[i] += recvCount[i];
             }
         }
-        int[] sentRows = new int[w.ranks];
-        for (int r = 0; r < w.ranks; r++) {
-            sentRows[r] = sentPrefix[(r + 1) * local] - sentPrefix[r * local];
-        }
         LowLatencyHandle h = new LowLatencyHandle(generation, tokens, topk, hidden, q.maxTokensPerRank(), q.numExperts(),
-                w.ranks, routing.topkIdx().clone(), slot, sentRows, srcInfo, range);
+                w.ranks, routing.topkIdx().clone(), slot, sentPrefix, srcInfo, range);
         Tensor outX = Tensor.wrap(recvX, q.useFp8() ? DType.F8_E4M3 : DType.BF16, local, slots, hidden);
         return new LowLatencyDispatchResult(outX, scales, recvCount, h);
     }
@@ -251,29 +266,30 @@ final class LowLatency implements AutoCloseable {
         }
     }
 
-    /** Copies a gather list into a scatter list of the same total length. */
-    static void copy(IoVector from, IoVector to) {
-        int di = 0;
-        long dOff = 0;
-        for (int i = 0; i < from.count(); i++) {
-            long done = 0;
-            while (done < from.length(i)) {
-                long n = Math.min(from.length(i) - done, to.length(di) - dOff);
-                MemorySegment.copy(from.segment(i), from.offset(i) + done, to.segment(di), to.offset(di) + dOff, n);
-                done += n;
-                dOff += n;
-                if (dOff == to.length(di) && di + 1 < to.count()) {
-                    di++;
-                    dOff = 0;
-                }
-            }
+    /** Copies source {@code peer}'s rows for local expert {@code i} from its window into their slots. */
+    private static void gather(MemorySegment peer, MemorySegment cnt, long msgAt, int local, int i, long range,
+                               long slotBase, int xRow, int sRow, MemorySegment recvX, MemorySegment recvS,
+                               MemorySegment srcInfo) {
+        long valuesAt = Windows.readLong(cnt, msgAt + 4L * local);
+        long scalesAt = Windows.readLong(cnt, msgAt + 4L * local + 8);
+        long idsAt = Windows.readLong(cnt, msgAt + 4L * local + 16);
+        for (int i2 = 0; i2 < i; i2++) {
+            idsAt += 4L * cnt.get(I32, msgAt + 4L * i2);
+        }
+        long first = slotBase + (range >>> 32);
+        int count = (int) range;
+        for (int j = 0; j < count; j++) {
+            int token = peer.get(I32, idsAt + 4L * j);
+            MemorySegment.copy(peer, valuesAt + (long) token * xRow, recvX, (first + j) * xRow, xRow);
+            MemorySegment.copy(peer, scalesAt + (long) token * sRow, recvS, (first + j) * sRow, sRow);
+            srcInfo.set(I32, (first + j) * 4, token);
         }
     }
 
     /** The buffer the next zero-copy combine with {@code h} sends from. */
     Tensor zeroCopyBuffer(LowLatencyHandle h) {
         int slots = w.ranks * h.maxTokensPerRank;
-        MemorySegment seg = sets[h.generation & 1][ZERO_COPY].ensure((long) h.localExperts() * slots * h.hidden * 2);
+        MemorySegment seg = windows.zeroCopy(h.generation, (long) h.localExperts() * slots * h.hidden * 2);
         return Tensor.wrap(seg, DType.BF16, h.localExperts(), slots, h.hidden);
     }
 
@@ -300,8 +316,20 @@ final class LowLatency implements AutoCloseable {
         }
         MemorySegment xs = src.data();
         long row = 2L * hidden;
+        long[] bases = windowBases(h, q.zeroCopy(), xs, local, slots, row);
+        tiny = tinySlab.ensure(16L * w.ranks * local);
         for (int r = 0; r < w.ranks; r++) {
             if (r == w.rank) {
+                continue;
+            }
+            if (windows.usable(r)) {
+                // tell r where its rows of each expert start in this rank's window; r reduces from there
+                for (int i = 0; i < local; i++) {
+                    Windows.writeLong(tiny, 8L * (r * local + i), bases[i] + (h.layoutRange[i * w.ranks + r] >>> 32) * row);
+                }
+                w.post(w.group.isend(sends[r].clear().add(tiny, 8L * r * local, 8L * local), r, Wire.TAG_LL_COMBINE));
+                w.post(w.group.irecv(recvs[r].clear().add(tiny, 8L * (w.ranks + r) * local, 8L * local), r,
+                        Wire.TAG_LL_COMBINE));
                 continue;
             }
             IoVector out = sends[r].clear();
@@ -310,8 +338,9 @@ final class LowLatency implements AutoCloseable {
                 out.add(xs, ((long) i * slots + (range >>> 32)) * row, (range & 0xFFFF_FFFFL) * row);
             }
             w.post(w.group.isend(out, r, Wire.TAG_LL_COMBINE));
-            combineSeg[r] = combineIn[combines & 1][r].ensure(h.sentRows[r] * row);
-            w.post(w.group.irecv(recvs[r].clear().add(combineSeg[r], 0, h.sentRows[r] * row), r, Wire.TAG_LL_COMBINE));
+            long rows = h.sentPrefix[(r + 1) * local] - h.sentPrefix[r * local];
+            combineSeg[r] = combineIn[combines & 1][r].ensure(rows * row);
+            w.post(w.group.irecv(recvs[r].clear().add(combineSeg[r], 0, rows * row), r, Wire.TAG_LL_COMBINE));
         }
         combines++;
         w.awaitAll();
@@ -322,6 +351,35 @@ final class LowLatency implements AutoCloseable {
         Checks.bf16Rows(out, h.numTokens, hidden, "out");
         reduce(h, routing, xs, out.data(), slots);
         return out;
+    }
+
+    /**
+     * Where each local expert's row 0 sits in this rank's window for the peers to read: the
+     * zero-copy buffer is already there; otherwise each expert's valid rows are copied in once.
+     * Empty when no other rank reads this window.
+     */
+    private long[] windowBases(LowLatencyHandle h, boolean zeroCopy, MemorySegment xs, int local, int slots, long row) {
+        long[] bases = new long[local];
+        boolean readers = false;
+        for (int r = 0; r < w.ranks; r++) {
+            readers |= r != w.rank && windows.usable(r);
+        }
+        if (!readers) {
+            return bases;
+        }
+        for (int i = 0; i < local; i++) {
+            if (zeroCopy) {
+                bases[i] = windows.offsetOf(xs) + (long) i * slots * row;
+                continue;
+            }
+            long valid = 0;
+            for (int s = 0; s < w.ranks; s++) {
+                valid += (int) h.layoutRange[i * w.ranks + s];
+            }
+            bases[i] = windows.reserve(valid * row);
+            MemorySegment.copy(xs, (long) i * slots * row, windows.own(), bases[i], valid * row);
+        }
+        return bases;
     }
 
     private void reduce(LowLatencyHandle h, Routing routing, MemorySegment xs, MemorySegment out, int slots) {
@@ -354,6 +412,11 @@ final class LowLatency implements AutoCloseable {
                         }
                         long begin = h.layoutRange[i * w.ranks + r] >>> 32;
                         fma(a, xs, ((long) i * slots + begin + s - before) * row, weight);
+                    } else if (windows.usable(r)) {
+                        int i = e % local;
+                        long j = s - (h.sentPrefix[r * local + i] - h.sentPrefix[r * local]);
+                        long at = Windows.readLong(tiny, 8L * ((w.ranks + r) * local + i)) + j * row;
+                        fma(a, windows.peer(r), at, weight);
                     } else {
                         fma(a, combineSeg[r], s * row, weight);
                     }
@@ -376,9 +439,8 @@ final class LowLatency implements AutoCloseable {
 
     @Override
     public void close() {
-        cast.close();
-        ids.close();
         counts.close();
+        tinySlab.close();
         for (Slab[] set : sets) {
             for (Slab s : set) {
                 s.close();

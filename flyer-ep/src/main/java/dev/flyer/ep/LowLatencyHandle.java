@@ -19,14 +19,14 @@ public final class LowLatencyHandle {
     final int[] topkIdx;
     /** Per (token, k) selection: its row in the message to the expert's rank, or -1. */
     final int[] slot;
-    /** Per destination rank: rows this rank sent there. */
-    final int[] sentRows;
+    /** Rows this rank sent, cumulative over (destination rank, local expert); {@code [R · L + 1]}. */
+    final int[] sentPrefix;
     final MemorySegment srcInfo;
     final long[] layoutRange;
     final int ranks;
 
     LowLatencyHandle(int generation, int numTokens, int numTopk, int hidden, int maxTokensPerRank, int numExperts, int ranks,
-                     int[] topkIdx, int[] slot, int[] sentRows, MemorySegment srcInfo, long[] layoutRange) {
+                     int[] topkIdx, int[] slot, int[] sentPrefix, MemorySegment srcInfo, long[] layoutRange) {
         this.generation = generation;
         this.numTokens = numTokens;
         this.numTopk = numTopk;
@@ -36,7 +36,7 @@ public final class LowLatencyHandle {
         this.ranks = ranks;
         this.topkIdx = topkIdx;
         this.slot = slot;
-        this.sentRows = sentRows;
+        this.sentPrefix = sentPrefix;
         this.srcInfo = srcInfo;
         this.layoutRange = layoutRange;
     }

@@ -38,7 +38,10 @@ final class NormalCombine implements AutoCloseable {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Wire w;
+    private final Windows windows;
     private final ComputePool pool;
+    /** Window offsets: sent to peer r at {@code 16 r}, received from r at {@code 16 (R + r)}. */
+    private final MemorySegment tiny;
     private final Outputs outputs = new Outputs(1);
     private final Slab weightsSend = new Slab();
     private final Slab[] direct;
@@ -55,8 +58,10 @@ final class NormalCombine implements AutoCloseable {
     private float[][] acc = new float[0][];
     private float[][] part = new float[0][];
 
-    NormalCombine(Wire w, ComputePool pool) {
+    NormalCombine(Wire w, Windows windows, ComputePool pool) {
         this.w = w;
+        this.windows = windows;
+        this.tiny = java.lang.foreign.Arena.ofAuto().allocate(32L * w.ranks, 64);
         this.pool = pool;
         direct = slabs(w.ranks);
         forwarded = slabs(w.ranks);
@@ -153,11 +158,19 @@ final class NormalCombine implements AutoCloseable {
             }
             int first = prefix[r];
             int count = prefix[r + 1] - first;
-            w.post(w.group.isend(block(sends[r].clear(), g, xs, ws, first, count), r, Wire.TAG_COMBINE));
             int back = h.sendTokens[r].length;
-            MemorySegment d = direct[r].ensure((long) back * g.row());
-            directSeg[r] = d;
-            w.post(w.group.irecv(recvs[r].clear().add(d, 0, d.byteSize()), r, Wire.TAG_COMBINE));
+            if (windows.usable(r)) {
+                // rows go into this rank's window; the source reduces straight from there
+                long at = windows.put(block(sends[r].clear(), g, xs, ws, first, count));
+                Windows.writeLong(tiny, 16L * r, at);
+                w.post(w.group.isend(sends[r].clear().add(tiny, 16L * r, 8), r, Wire.TAG_COMBINE));
+                w.post(w.group.irecv(recvs[r].clear().add(tiny, 16L * (w.ranks + r), 8), r, Wire.TAG_COMBINE));
+            } else {
+                w.post(w.group.isend(block(sends[r].clear(), g, xs, ws, first, count), r, Wire.TAG_COMBINE));
+                MemorySegment d = direct[r].ensure((long) back * g.row());
+                directSeg[r] = d;
+                w.post(w.group.irecv(recvs[r].clear().add(d, 0, d.byteSize()), r, Wire.TAG_COMBINE));
+            }
             if (w.twoHop) {
                 IoVector out = forwardSends[r].clear();
                 long in = 0;
@@ -175,6 +188,12 @@ final class NormalCombine implements AutoCloseable {
             }
         }
         w.awaitAll();
+        for (int r = 0; r < w.ranks; r++) {
+            if (w.direct(r) && windows.usable(r)) {
+                long at = Windows.readLong(tiny, 16L * (w.ranks + r));
+                directSeg[r] = windows.peer(r).asSlice(at, (long) h.sendTokens[r].length * g.row());
+            }
+        }
     }
 
     private static IoVector block(IoVector v, Rows g, MemorySegment xs, MemorySegment ws, int first, int count) {

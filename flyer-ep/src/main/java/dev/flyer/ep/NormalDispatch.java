@@ -34,6 +34,9 @@ final class NormalDispatch implements AutoCloseable {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Wire w;
+    private final Windows windows;
+    /** Window offsets: sent to r at {@code 32 r} (x, scales, meta, ids), received from r at {@code 32 (R + r)}. */
+    private final MemorySegment tiny;
     private final long budgetBytes;
     private final Outputs outputs = new Outputs(2);
     private final Slab metaSend = new Slab();
@@ -43,8 +46,10 @@ final class NormalDispatch implements AutoCloseable {
     private final IoVector[] sends;
     private final IoVector[] recvs;
 
-    NormalDispatch(Wire w, long budgetBytes) {
+    NormalDispatch(Wire w, Windows windows, long budgetBytes) {
         this.w = w;
+        this.windows = windows;
+        this.tiny = java.lang.foreign.Arena.ofAuto().allocate(64L * w.ranks, 64);
         this.budgetBytes = budgetBytes;
         this.packets = new Slab[w.nodes];
         Arrays.setAll(packets, i -> new Slab());
@@ -251,10 +256,22 @@ final class NormalDispatch implements AutoCloseable {
         for (int n = 0; n < w.nodes; n++) {
             metaAt[w.ranks + n + 1] = metaAt[w.ranks + n] + (long) toNode[n].length * g.mRow();
         }
+        long[] shared = shareTokens(xs, ss, g, x.size(0));
         for (int r = 0; r < w.ranks; r++) {
             if (r == w.rank) {
                 copyOwn(xs, ss, g, sendTokens[r], prefix[r], recvX, recvS);
                 MemorySegment.copy(sendM, metaAt[r], recvM, (long) prefix[r] * g.mRow(), metaAt[r + 1] - metaAt[r]);
+            } else if (w.direct(r) && windows.usable(r)) {
+                // x went into the window once; r gathers its rows there, by the ids and meta rows put here
+                long at = 32L * r;
+                Windows.writeLong(tiny, at, shared[0]);
+                Windows.writeLong(tiny, at + 8, shared[1]);
+                Windows.writeLong(tiny, at + 16, windows.put(sends[r].clear().add(sendM, metaAt[r], metaAt[r + 1] - metaAt[r])));
+                MemorySegment ids = windows.own().asSlice(windows.reserve(4L * sendTokens[r].length), 4L * sendTokens[r].length);
+                MemorySegment.copy(sendTokens[r], 0, ids, ValueLayout.JAVA_INT_UNALIGNED, 0, sendTokens[r].length);
+                Windows.writeLong(tiny, at + 24, windows.offsetOf(ids));
+                w.post(w.group.isend(sends[r].clear().add(tiny, at, 32), r, Wire.TAG_DATA));
+                w.post(w.group.irecv(recvs[r].clear().add(tiny, 32L * (w.ranks + r), 32), r, Wire.TAG_DATA));
             } else if (w.direct(r)) {
                 IoVector v = gather(sends[r].clear(), xs, ss, g, sendTokens[r]);
                 v.add(sendM, metaAt[r], metaAt[r + 1] - metaAt[r]);
@@ -271,6 +288,41 @@ final class NormalDispatch implements AutoCloseable {
             }
         }
         w.awaitAll();
+        for (int s = 0; s < w.ranks; s++) {
+            if (s != w.rank && w.direct(s) && windows.usable(s)) {
+                gatherFromWindow(windows.peer(s), 32L * (w.ranks + s), g, prefix[s], prefix[s + 1] - prefix[s], recvX,
+                        recvS, recvM);
+            }
+        }
+    }
+
+    /** Puts all of x and its scales into the window once, when a peer will read them; returns their offsets. */
+    private long[] shareTokens(MemorySegment xs, MemorySegment ss, Rows g, long tokens) {
+        boolean readers = false;
+        for (int r = 0; r < w.ranks; r++) {
+            readers |= r != w.rank && w.direct(r) && windows.usable(r);
+        }
+        if (!readers) {
+            return new long[2];
+        }
+        long xAt = windows.put(new IoVector().add(xs, 0, tokens * g.xRow()));
+        long sAt = windows.put(new IoVector().add(ss, 0, tokens * g.sRow()));
+        return new long[] {xAt, sAt};
+    }
+
+    /** Copies source {@code peer}'s rows for this rank from its window into the source's output block. */
+    private void gatherFromWindow(MemorySegment peer, long msgAt, Rows g, int first, int count, MemorySegment recvX,
+                                  MemorySegment recvS, MemorySegment recvM) {
+        long xAt = Windows.readLong(tiny, msgAt);
+        long sAt = Windows.readLong(tiny, msgAt + 8);
+        long mAt = Windows.readLong(tiny, msgAt + 16);
+        long idsAt = Windows.readLong(tiny, msgAt + 24);
+        for (int j = 0; j < count; j++) {
+            int t = peer.get(I32, idsAt + 4L * j);
+            MemorySegment.copy(peer, xAt + (long) t * g.xRow(), recvX, (long) (first + j) * g.xRow(), g.xRow());
+            MemorySegment.copy(peer, sAt + (long) t * g.sRow(), recvS, (long) (first + j) * g.sRow(), g.sRow());
+        }
+        MemorySegment.copy(peer, mAt, recvM, (long) first * g.mRow(), (long) count * g.mRow());
     }
 
     private static IoVector gather(IoVector v, MemorySegment xs, MemorySegment ss, Rows g, int[] list) {
@@ -364,23 +416,8 @@ final class NormalDispatch implements AutoCloseable {
     /** Copies a gathered message into a source block (the forwarder's own share). */
     private static void copyInto(IoVector v, Rows g, int first, MemorySegment recvX, MemorySegment recvS,
                                  MemorySegment recvM) {
-        IoVector dst = scatterBlock(new IoVector(), g, first, (int) (v.byteSize() / Math.max(1, g.all())), recvX,
-                recvS, recvM);
-        int di = 0;
-        long dOff = 0;
-        for (int i = 0; i < v.count(); i++) {
-            long done = 0;
-            while (done < v.length(i)) {
-                long n = Math.min(v.length(i) - done, dst.length(di) - dOff);
-                MemorySegment.copy(v.segment(i), v.offset(i) + done, dst.segment(di), dst.offset(di) + dOff, n);
-                done += n;
-                dOff += n;
-                if (dOff == dst.length(di) && di + 1 < dst.count()) {
-                    di++;
-                    dOff = 0;
-                }
-            }
-        }
+        Wire.copy(v, scatterBlock(new IoVector(), g, first, (int) (v.byteSize() / Math.max(1, g.all())), recvX,
+                recvS, recvM));
     }
 
     private DispatchResult results(DispatchRequest q, DispatchHandle cached, int tokens, int hidden, Rows g, int rows,

@@ -1,6 +1,8 @@
 package dev.flyer.ep;
 
+import dev.flyer.dist.IoVector;
 import dev.flyer.dist.ProcessGroup;
+import java.lang.foreign.MemorySegment;
 import dev.flyer.dist.Work;
 import java.util.ArrayList;
 import java.util.List;
@@ -78,4 +80,24 @@ final class Wire {
             pending.clear();
         }
     }
+
+    /** Copies a gather list into a scatter list of the same total length. */
+    static void copy(IoVector from, IoVector to) {
+        int di = 0;
+        long dOff = 0;
+        for (int i = 0; i < from.count(); i++) {
+            long done = 0;
+            while (done < from.length(i)) {
+                long n = Math.min(from.length(i) - done, to.length(di) - dOff);
+                MemorySegment.copy(from.segment(i), from.offset(i) + done, to.segment(di), to.offset(di) + dOff, n);
+                done += n;
+                dOff += n;
+                if (dOff == to.length(di) && di + 1 < to.count()) {
+                    di++;
+                    dOff = 0;
+                }
+            }
+        }
+    }
+
 }

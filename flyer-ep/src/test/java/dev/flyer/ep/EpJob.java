@@ -22,9 +22,7 @@ final class EpJob implements AutoCloseable {
 
     EpJob(int ranks, ProcessGroup.Options options, EpConfig config) throws Exception {
         groups = ProcessGroup.inProcess(ranks, options);
-        for (ProcessGroup g : groups) {
-            buffers.add(new EpBuffer(g, config));
-        }
+        buffers.addAll(onAll(r -> new EpBuffer(groups.get(r), config)));
     }
 
     static EpJob shm(int ranks, EpConfig config) throws Exception {
