@@ -56,6 +56,9 @@ final class LowLatency implements AutoCloseable {
     private int dispatches;
     private int combines;
     private float[][] acc = new float[0][];
+    private MemorySegment[][] rowsOf = new MemorySegment[0][];
+    private long[][] offsets = new long[0][];
+    private float[][] weights = new float[0][];
 
     LowLatency(Wire w, Windows windows, ComputePool pool, long budgetBytes) {
         this.w = w;
@@ -316,16 +319,20 @@ final class LowLatency implements AutoCloseable {
         }
         MemorySegment xs = src.data();
         long row = 2L * hidden;
-        long[] bases = windowBases(h, q.zeroCopy(), xs, local, slots, row);
         tiny = tinySlab.ensure(16L * w.ranks * local);
         for (int r = 0; r < w.ranks; r++) {
             if (r == w.rank) {
                 continue;
             }
             if (windows.usable(r)) {
-                // tell r where its rows of each expert start in this rank's window; r reduces from there
+                // r's rows of each expert: in place in the zero-copy buffer, else copied into the window once;
+                // r reduces straight from there
                 for (int i = 0; i < local; i++) {
-                    Windows.writeLong(tiny, 8L * (r * local + i), bases[i] + (h.layoutRange[i * w.ranks + r] >>> 32) * row);
+                    long range = h.layoutRange[i * w.ranks + r];
+                    long first = ((long) i * slots + (range >>> 32)) * row;
+                    long at = q.zeroCopy() ? windows.offsetOf(xs) + first
+                            : windows.put(sends[r].clear().add(xs, first, (range & 0xFFFF_FFFFL) * row));
+                    Windows.writeLong(tiny, 8L * (r * local + i), at);
                 }
                 w.post(w.group.isend(sends[r].clear().add(tiny, 8L * r * local, 8L * local), r, Wire.TAG_LL_COMBINE));
                 w.post(w.group.irecv(recvs[r].clear().add(tiny, 8L * (w.ranks + r) * local, 8L * local), r,
@@ -353,87 +360,79 @@ final class LowLatency implements AutoCloseable {
         return out;
     }
 
-    /**
-     * Where each local expert's row 0 sits in this rank's window for the peers to read: the
-     * zero-copy buffer is already there; otherwise each expert's valid rows are copied in once.
-     * Empty when no other rank reads this window.
-     */
-    private long[] windowBases(LowLatencyHandle h, boolean zeroCopy, MemorySegment xs, int local, int slots, long row) {
-        long[] bases = new long[local];
-        boolean readers = false;
-        for (int r = 0; r < w.ranks; r++) {
-            readers |= r != w.rank && windows.usable(r);
-        }
-        if (!readers) {
-            return bases;
-        }
-        for (int i = 0; i < local; i++) {
-            if (zeroCopy) {
-                bases[i] = windows.offsetOf(xs) + (long) i * slots * row;
-                continue;
-            }
-            long valid = 0;
-            for (int s = 0; s < w.ranks; s++) {
-                valid += (int) h.layoutRange[i * w.ranks + s];
-            }
-            bases[i] = windows.reserve(valid * row);
-            MemorySegment.copy(xs, (long) i * slots * row, windows.own(), bases[i], valid * row);
-        }
-        return bases;
-    }
-
     private void reduce(LowLatencyHandle h, Routing routing, MemorySegment xs, MemorySegment out, int slots) {
         int threads = pool.threads();
+        int topk = h.numTopk;
         if (acc.length < threads || acc[0].length != h.hidden) {
             acc = new float[threads][h.hidden];
+            rowsOf = new MemorySegment[threads][topk];
+            offsets = new long[threads][topk];
+            weights = new float[threads][topk];
         }
-        int local = h.localExperts();
-        int topk = h.numTopk;
         long row = 2L * h.hidden;
         int tokens = h.numTokens;
         int tiles = Math.max(1, Math.min(tokens, threads * 4));
         pool.parallelFor(tiles, (tile, worker) -> {
             float[] a = acc[worker];
+            MemorySegment[] segs = rowsOf[worker].length < topk ? new MemorySegment[topk] : rowsOf[worker];
+            long[] offs = offsets[worker].length < topk ? new long[topk] : offsets[worker];
+            float[] ws = weights[worker].length < topk ? new float[topk] : weights[worker];
             for (int t = (int) ((long) tile * tokens / tiles); t < (long) (tile + 1) * tokens / tiles; t++) {
-                Arrays.fill(a, 0f);
-                for (int k = 0; k < topk; k++) {
-                    int e = h.topkIdx[t * topk + k];
-                    if (e < 0) {
-                        continue;
-                    }
-                    int r = e / local;
-                    float weight = routing.topkWeights()[t * topk + k];
-                    int s = h.slot[t * topk + k];
-                    if (r == w.rank) {
-                        int i = e % local;
-                        int before = 0;
-                        for (int i2 = 0; i2 < i; i2++) {
-                            before += (int) (h.layoutRange[i2 * w.ranks + r] & 0xFFFF_FFFFL);
-                        }
-                        long begin = h.layoutRange[i * w.ranks + r] >>> 32;
-                        fma(a, xs, ((long) i * slots + begin + s - before) * row, weight);
-                    } else if (windows.usable(r)) {
-                        int i = e % local;
-                        long j = s - (h.sentPrefix[r * local + i] - h.sentPrefix[r * local]);
-                        long at = Windows.readLong(tiny, 8L * ((w.ranks + r) * local + i)) + j * row;
-                        fma(a, windows.peer(r), at, weight);
-                    } else {
-                        fma(a, combineSeg[r], s * row, weight);
-                    }
-                }
+                int n = locate(h, routing, xs, slots, row, t, segs, offs, ws);
+                weightedSum(a, segs, offs, ws, n);
                 Bf16.encode(a, 0, out, t * row, h.hidden);
             }
         });
     }
 
-    private static void fma(float[] a, MemorySegment rows, long off, float weight) {
+    /** Where token {@code t}'s expert rows are and their weights, in top-k order; returns how many. */
+    private int locate(LowLatencyHandle h, Routing routing, MemorySegment xs, int slots, long row, int t,
+                       MemorySegment[] segs, long[] offs, float[] ws) {
+        int local = h.localExperts();
+        int topk = h.numTopk;
+        int n = 0;
+        for (int k = 0; k < topk; k++) {
+            int e = h.topkIdx[t * topk + k];
+            if (e < 0) {
+                continue;
+            }
+            int r = e / local;
+            int i = e % local;
+            int s = h.slot[t * topk + k];
+            long j = s - (h.sentPrefix[r * local + i] - h.sentPrefix[r * local]);
+            ws[n] = routing.topkWeights()[t * topk + k];
+            if (r == w.rank) {
+                segs[n] = xs;
+                offs[n] = ((long) i * slots + (h.layoutRange[i * w.ranks + r] >>> 32) + j) * row;
+            } else if (windows.usable(r)) {
+                segs[n] = windows.peer(r);
+                offs[n] = Windows.readLong(tiny, 8L * ((w.ranks + r) * local + i)) + j * row;
+            } else {
+                segs[n] = combineSeg[r];
+                offs[n] = s * row;
+            }
+            n++;
+        }
+        return n;
+    }
+
+    /** {@code a = Σ_k ws[k] · rows[k]} in top-k order, one FMA chain per vector of channels (kept in registers). */
+    private static void weightedSum(float[] a, MemorySegment[] segs, long[] offs, float[] ws, int n) {
         int i = 0;
         int bound = F.loopBound(a.length);
         for (; i < bound; i += F.length()) {
-            Bf16.load(rows, off + i * 2L).fma(FloatVector.broadcast(F, weight), FloatVector.fromArray(F, a, i)).intoArray(a, i);
+            FloatVector v = FloatVector.zero(F);
+            for (int k = 0; k < n; k++) {
+                v = Bf16.load(segs[k], offs[k] + i * 2L).fma(FloatVector.broadcast(F, ws[k]), v);
+            }
+            v.intoArray(a, i);
         }
         for (; i < a.length; i++) {
-            a[i] = Math.fma(Bf16.decode(rows.get(ValueLayout.JAVA_SHORT_UNALIGNED, off + i * 2L)), weight, a[i]);
+            float v = 0;
+            for (int k = 0; k < n; k++) {
+                v = Math.fma(Bf16.decode(segs[k].get(ValueLayout.JAVA_SHORT_UNALIGNED, offs[k] + i * 2L)), ws[k], v);
+            }
+            a[i] = v;
         }
     }
 

@@ -309,18 +309,16 @@ final class NormalCombine implements AutoCloseable {
 
     private void reduceToken(DispatchHandle h, Rows g, MemorySegment xs, MemorySegment ws, Tensor bias0,
                              Tensor bias1, int[][] posInNode, int t, float[] a, float[] p, float[] wa, float[] wp) {
-        Arrays.fill(a, 0f);
         Arrays.fill(wa, 0f);
+        if (w.nodes == 1) {
+            sumOneNode(h, g, xs, ws, bias0, bias1, t, a, wa);
+            return;
+        }
+        Arrays.fill(a, 0f);
         if (bias0 != null || bias1 != null) {
             for (int i = 0; i < a.length; i++) {
                 a[i] = bias(bias0, t, i) + bias(bias1, t, i);
             }
-        }
-        if (w.nodes == 1) {
-            for (int r = 0; r < w.ranks; r++) {
-                addFrom(h, g, xs, ws, r, t, a, wa);
-            }
-            return;
         }
         for (int n = 0; n < w.nodes; n++) {
             if (w.twoHop && n != w.myNode) {
@@ -347,6 +345,65 @@ final class NormalCombine implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * One node: {@code a = (bias0 + bias1) + row(r0) + row(r1) + ...} over ranks ascending, each
+     * vector of channels summed in registers (the same additions in the same order as row by row).
+     */
+    private void sumOneNode(DispatchHandle h, Rows g, MemorySegment xs, MemorySegment ws, Tensor bias0, Tensor bias1,
+                            int t, float[] a, float[] wa) {
+        MemorySegment[] segs = new MemorySegment[w.ranks];
+        long[] offs = new long[w.ranks];
+        int n = 0;
+        for (int r = 0; r < w.ranks; r++) {
+            int i = h.posInRank[r * h.numTokens + t];
+            if (i < 0) {
+                continue;
+            }
+            long wOff;
+            if (r == w.rank) {
+                int row = h.recvPrefix[r] + i;
+                segs[n] = xs;
+                offs[n] = (long) row * g.xRow();
+                wOff = (long) row * g.wRow();
+                for (int k = 0; k < g.topk(); k++) {
+                    wa[k] += ws.get(F32, wOff + k * 4L);
+                }
+            } else {
+                segs[n] = directSeg[r];
+                offs[n] = (long) i * g.xRow();
+                wOff = (long) h.sendTokens[r].length * g.xRow() + (long) i * g.wRow();
+                for (int k = 0; k < g.topk(); k++) {
+                    wa[k] += directSeg[r].get(F32, wOff + k * 4L);
+                }
+            }
+            n++;
+        }
+        boolean biased = bias0 != null || bias1 != null;
+        int c = 0;
+        int bound = F.loopBound(a.length);
+        for (; c < bound; c += F.length()) {
+            FloatVector v = FloatVector.zero(F);
+            if (biased) {
+                v = biasVector(bias0, t, c).add(biasVector(bias1, t, c));
+            }
+            for (int k = 0; k < n; k++) {
+                v = v.add(Bf16.load(segs[k], offs[k] + c * 2L));
+            }
+            v.intoArray(a, c);
+        }
+        for (; c < a.length; c++) {
+            float v = biased ? bias(bias0, t, c) + bias(bias1, t, c) : 0f;
+            for (int k = 0; k < n; k++) {
+                v += Bf16.decode(segs[k].get(ValueLayout.JAVA_SHORT_UNALIGNED, offs[k] + c * 2L));
+            }
+            a[c] = v;
+        }
+    }
+
+    private static FloatVector biasVector(Tensor b, int t, int c) {
+        return b == null ? FloatVector.zero(F) : Bf16.load(b.data(), ((long) t * b.size(1) + c) * 2);
     }
 
     /** Adds rank {@code r}'s row for token {@code t}, if it has one. */
