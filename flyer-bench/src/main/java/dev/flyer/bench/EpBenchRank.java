@@ -48,13 +48,26 @@ public final class EpBenchRank {
      * API and copy loops run orders of magnitude slower before C2 compiles them, which took about a
      * hundred low-latency round trips here.
      */
-    private static final long WARMUP_NS = 3_000_000_000L;
-    private static final int WARMUP_MIN = 20;
+    private static final long WARMUP_NS = 4_000_000_000L;
+    private static final int WARMUP_MIN = 50;
+    private static final boolean VERBOSE = System.getenv("FLYER_BENCH_VERBOSE") != null;
 
-    /** Whether warm-up round {@code round} (from 0) was the last; the same answer on every rank. */
-    private static boolean warm(ProcessGroup g, long startNs, int round) {
-        boolean done = round + 1 >= WARMUP_MIN && System.nanoTime() - startNs > WARMUP_NS;
-        return g.broadcast(new byte[] {(byte) (done ? 1 : 0)}, 0)[0] == 1;
+    /**
+     * Runs {@code round} back to back (no barriers: the exchanges themselves keep ranks in step)
+     * until rank 0 has seen at least {@link #WARMUP_MIN} rounds and {@link #WARMUP_NS}; it asks
+     * every ten rounds, so all ranks run the same number.
+     */
+    private static void warmUp(ProcessGroup g, Runnable round) {
+        long start = System.nanoTime();
+        for (int n = 1; ; n++) {
+            round.run();
+            if (n % 10 == 0) {
+                boolean done = n >= WARMUP_MIN && System.nanoTime() - start > WARMUP_NS;
+                if (g.broadcast(new byte[] {(byte) (done ? 1 : 0)}, 0)[0] == 1) {
+                    return;
+                }
+            }
+        }
     }
 
     private EpBenchRank() {}
@@ -78,7 +91,7 @@ public final class EpBenchRank {
         o = tcp ? o.byNode(perNode) : o.withTransport(ProcessGroup.Transport.SHM);
         long llBytes = EpBuffer.lowLatencySizeHint(llTokens, hidden, env.worldSize(), experts, topk);
         try (ProcessGroup g = ProcessGroup.init(env, o);
-             EpBuffer buffer = new EpBuffer(g, EpConfig.defaults().withRanksPerNode(perNode).withNormalBytes(16L << 30)
+             EpBuffer buffer = new EpBuffer(g, EpConfig.defaults().withRanksPerNode(perNode).withNormalBytes(2L << 30)
                      .withLowLatencyBytes(llBytes));
              Arena arena = Arena.ofShared()) {
             ObjectNode result = new ObjectMapper().createObjectNode();
@@ -135,25 +148,22 @@ public final class EpBenchRank {
         Fp8Tokens fp8 = Fp8Tokens.cast(randomBf16(arena, g.rank(), tokens, hidden), false, arena);
         long[] dispatchNs = new long[iters];
         long[] combineNs = new long[iters];
-        Tensor back = null;
+        DispatchRequest request = DispatchRequest.of(fp8.values(), routing, experts).withScales(fp8.scales());
+        DispatchResult first = buffer.dispatch(request).await();
+        Tensor back = Tensor.allocate(arena, DType.BF16, Math.max(1, first.numRecvTokens()), hidden);
+        warmUp(g, () -> buffer.combine(CombineRequest.of(back, buffer.dispatch(request).await().handle())).await());
         DispatchResult d = null;
-        long warmStart = System.nanoTime();
-        for (int it = -1, round = 0; it < iters; it = it < 0 && !warm(g, warmStart, round++) ? -1 : it + 1) {
+        for (int it = 0; it < iters; it++) {
             g.barrier();
             long t0 = System.nanoTime();
-            d = buffer.dispatch(DispatchRequest.of(fp8.values(), routing, experts).withScales(fp8.scales())).await();
+            d = buffer.dispatch(request).await();
             long t1 = System.nanoTime();
-            if (back == null) {
-                back = Tensor.allocate(arena, DType.BF16, Math.max(1, d.numRecvTokens()), hidden);
-            }
             g.barrier();
             long t2 = System.nanoTime();
             buffer.combine(CombineRequest.of(back, d.handle())).await();
             long t3 = System.nanoTime();
-            if (it >= 0) {
-                dispatchNs[it] = t1 - t0;
-                combineNs[it] = t3 - t2;
-            }
+            dispatchNs[it] = t1 - t0;
+            combineNs[it] = t3 - t2;
         }
         int rows = d.numRecvTokens();
         int[] prefix = d.handle().recvPrefix();
@@ -178,8 +188,9 @@ public final class EpBenchRank {
         long[] combineNs = new long[iters];
         LowLatencyDispatchResult d = null;
         LowLatencyDispatchRequest req = LowLatencyDispatchRequest.of(x, routing, tokens, experts);
-        long warmStart = System.nanoTime();
-        for (int it = -1, round = 0; it < iters; it = it < 0 && !warm(g, warmStart, round++) ? -1 : it + 1) {
+        warmUp(g, () -> buffer.lowLatencyCombine(LowLatencyCombineRequest.of(expertOut, routing,
+                buffer.lowLatencyDispatch(req).await().handle())).await());
+        for (int it = 0; it < iters; it++) {
             g.barrier();
             long t0 = System.nanoTime();
             d = buffer.lowLatencyDispatch(req).await();
@@ -188,9 +199,11 @@ public final class EpBenchRank {
             long t2 = System.nanoTime();
             buffer.lowLatencyCombine(LowLatencyCombineRequest.of(expertOut, routing, d.handle())).await();
             long t3 = System.nanoTime();
-            if (it >= 0) {
-                dispatchNs[it] = t1 - t0;
-                combineNs[it] = t3 - t2;
+            dispatchNs[it] = t1 - t0;
+            combineNs[it] = t3 - t2;
+            if (VERBOSE) {
+                System.out.printf("rank %d low-latency round %d: dispatch %.3f ms, combine %.3f ms%n", g.rank(), it,
+                        (t1 - t0) / 1e6, (t3 - t2) / 1e6);
             }
         }
         long rows = Arrays.stream(d.recvCount()).sum();

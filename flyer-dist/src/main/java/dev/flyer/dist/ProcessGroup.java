@@ -169,6 +169,11 @@ public final class ProcessGroup implements AutoCloseable {
         return size;
     }
 
+    /** The settings this group was made with. */
+    public Options options() {
+        return options;
+    }
+
     public TcpStore store() {
         return store;
     }

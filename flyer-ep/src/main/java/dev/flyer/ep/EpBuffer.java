@@ -46,12 +46,13 @@ public final class EpBuffer implements AutoCloseable {
     public EpBuffer(ProcessGroup group, EpConfig config) {
         this.group = group;
         this.wire = new Wire(group, config);
-        this.timeout = ProcessGroup.Options.defaults().timeout();
+        this.timeout = group.options().timeout();
         this.pool = new ComputePool(config.commThreads(), "flyer-ep-" + group.rank());
         this.comm = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("flyer-ep-comm-" + group.rank())
                 .factory());
         this.windows = new Windows(wire, config.normalBytes() + config.lowLatencyBytes() / 2,
-                config.lowLatencyBytes() / 2);
+                config.lowLatencyBytes() / 2, timeout.toNanos());
+        wire.useWindows(windows);
         this.dispatch = new NormalDispatch(wire, windows, config.normalBytes());
         this.combine = new NormalCombine(wire, windows, pool);
         this.lowLatency = new LowLatency(wire, windows, pool, config.lowLatencyBytes());

@@ -162,9 +162,8 @@ final class LowLatency implements AutoCloseable {
             Windows.writeLong(cnt, at + 4L * local + 8, valuesAt + (long) tokens * xRow);
             Windows.writeLong(cnt, at + 4L * local + 16, idsAt + 4L * sentPrefix[r * local]);
             if (r != w.rank) {
-                w.post(w.group.isend(sends[r].clear().add(cnt, at, msg), r, Wire.TAG_LL_COUNTS));
-                w.post(w.group.irecv(recvs[r].clear().add(cnt, (long) (w.ranks + r) * msg, msg), r,
-                        Wire.TAG_LL_COUNTS));
+                w.sendSmall(r, cnt, at, msg, Wire.TAG_LL_COUNTS);
+                w.recvSmall(r, cnt, (long) (w.ranks + r) * msg, msg, Wire.TAG_LL_COUNTS);
             } else {
                 MemorySegment.copy(cnt, at, cnt, (long) (w.ranks + r) * msg, msg);
             }
@@ -334,9 +333,8 @@ final class LowLatency implements AutoCloseable {
                             : windows.put(sends[r].clear().add(xs, first, (range & 0xFFFF_FFFFL) * row));
                     Windows.writeLong(tiny, 8L * (r * local + i), at);
                 }
-                w.post(w.group.isend(sends[r].clear().add(tiny, 8L * r * local, 8L * local), r, Wire.TAG_LL_COMBINE));
-                w.post(w.group.irecv(recvs[r].clear().add(tiny, 8L * (w.ranks + r) * local, 8L * local), r,
-                        Wire.TAG_LL_COMBINE));
+                w.sendSmall(r, tiny, 8L * r * local, 8L * local, Wire.TAG_LL_COMBINE);
+                w.recvSmall(r, tiny, 8L * (w.ranks + r) * local, 8L * local, Wire.TAG_LL_COMBINE);
                 continue;
             }
             IoVector out = sends[r].clear();

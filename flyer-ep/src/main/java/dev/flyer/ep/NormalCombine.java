@@ -163,8 +163,8 @@ final class NormalCombine implements AutoCloseable {
                 // rows go into this rank's window; the source reduces straight from there
                 long at = windows.put(block(sends[r].clear(), g, xs, ws, first, count));
                 Windows.writeLong(tiny, 16L * r, at);
-                w.post(w.group.isend(sends[r].clear().add(tiny, 16L * r, 8), r, Wire.TAG_COMBINE));
-                w.post(w.group.irecv(recvs[r].clear().add(tiny, 16L * (w.ranks + r), 8), r, Wire.TAG_COMBINE));
+                w.sendSmall(r, tiny, 16L * r, 8, Wire.TAG_COMBINE);
+                w.recvSmall(r, tiny, 16L * (w.ranks + r), 8, Wire.TAG_COMBINE);
             } else {
                 w.post(w.group.isend(block(sends[r].clear(), g, xs, ws, first, count), r, Wire.TAG_COMBINE));
                 MemorySegment d = direct[r].ensure((long) back * g.row());

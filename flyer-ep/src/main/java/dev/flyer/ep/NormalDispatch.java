@@ -180,8 +180,8 @@ final class NormalDispatch implements AutoCloseable {
                 out.set(I32, at + 8 + 4L * i, layout.numTokensPerExpert()[r * local + i]);
             }
             if (r != w.rank) {
-                w.post(w.group.isend(sends[r].clear().add(out, at, ints * 4L), r, Wire.TAG_META));
-                w.post(w.group.irecv(recvs[r].clear().add(in, at, ints * 4L), r, Wire.TAG_META));
+                w.sendSmall(r, out, at, ints * 4L, Wire.TAG_META);
+                w.recvSmall(r, in, at, ints * 4L, Wire.TAG_META);
             } else {
                 MemorySegment.copy(out, at, in, at, ints * 4L);
             }
@@ -270,8 +270,8 @@ final class NormalDispatch implements AutoCloseable {
                 MemorySegment ids = windows.own().asSlice(windows.reserve(4L * sendTokens[r].length), 4L * sendTokens[r].length);
                 MemorySegment.copy(sendTokens[r], 0, ids, ValueLayout.JAVA_INT_UNALIGNED, 0, sendTokens[r].length);
                 Windows.writeLong(tiny, at + 24, windows.offsetOf(ids));
-                w.post(w.group.isend(sends[r].clear().add(tiny, at, 32), r, Wire.TAG_DATA));
-                w.post(w.group.irecv(recvs[r].clear().add(tiny, 32L * (w.ranks + r), 32), r, Wire.TAG_DATA));
+                w.sendSmall(r, tiny, at, 32, Wire.TAG_DATA);
+                w.recvSmall(r, tiny, 32L * (w.ranks + r), 32, Wire.TAG_DATA);
             } else if (w.direct(r)) {
                 IoVector v = gather(sends[r].clear(), xs, ss, g, sendTokens[r]);
                 v.add(sendM, metaAt[r], metaAt[r + 1] - metaAt[r]);

@@ -21,8 +21,13 @@ import java.util.HexFormat;
  * instead of twice through a ring.
  *
  * <pre>
- * window = [staging half 0][staging half 1][zero-copy 0][zero-copy 1]
+ * window = [mailboxes][staging half 0][staging half 1][zero-copy 0][zero-copy 1]
+ * mailbox to rank r, slot i (of 4) = [sequence i64][length i64][payload ≤ 16 KiB]
  * </pre>
+ * Small messages between such ranks (counts, offsets) skip the transport's threads: the sender
+ * writes the payload into its mailbox for the receiver and publishes the message's sequence
+ * number with release; the receiver's communication thread polls it with acquire. Four slots per
+ * pair, used in turn, give the sender room to run ahead of a slow reader.
  * Staging halves alternate by call: a sender reuses a half two calls later, when every reader
  * of its node has finished the call that read it (each call exchanges at least one message per
  * pair in each direction, and a rank's calls run one after another). The zero-copy regions
@@ -30,7 +35,17 @@ import java.util.HexFormat;
  * pages take memory. Names are removed once every rank has mapped them.
  */
 final class Windows implements AutoCloseable {
+    private static final java.lang.invoke.VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+    private static final int SLOTS = 4;
+    private static final long SLOT_BYTES = 16 + (16 << 10);
+    private static final int SPINS = 2000;
+    private static final int YIELDS = 2000;
+
     private final Wire w;
+    private final long mailboxBytes;
+    private final long[] sent;
+    private final long[] received;
+    private final long timeoutNs;
     private final long halfBytes;
     private final long zeroCopyBytes;
     private final Arena arena = Arena.ofShared();
@@ -39,8 +54,12 @@ final class Windows implements AutoCloseable {
     private long cursor;
     private int half;
 
-    Windows(Wire w, long halfBytes, long zeroCopyBytes) {
+    Windows(Wire w, long halfBytes, long zeroCopyBytes, long timeoutNs) {
         this.w = w;
+        this.mailboxBytes = (long) w.ranks * SLOTS * SLOT_BYTES;
+        this.sent = new long[w.ranks];
+        this.received = new long[w.ranks];
+        this.timeoutNs = timeoutNs;
         this.halfBytes = halfBytes;
         this.zeroCopyBytes = zeroCopyBytes;
         this.peers = new MemorySegment[w.ranks];
@@ -48,7 +67,7 @@ final class Windows implements AutoCloseable {
                 .putLong(new java.security.SecureRandom().nextLong()).array()).getBytes(), 0));
         Path file = Path.of("/dev/shm", "flyer-ep-" + id + "-" + w.rank);
         try {
-            long size = 2 * halfBytes + 2 * zeroCopyBytes;
+            long size = mailboxBytes + 2 * halfBytes + 2 * zeroCopyBytes;
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE)) {
                 ch.truncate(size);
@@ -110,7 +129,7 @@ final class Windows implements AutoCloseable {
                     + " (EpConfig.normalBytes + lowLatencyBytes / 2)");
         }
         cursor = at + bytes;
-        return (long) half * halfBytes + at;
+        return mailboxBytes + (long) half * halfBytes + at;
     }
 
     MemorySegment own() {
@@ -127,7 +146,47 @@ final class Windows implements AutoCloseable {
             throw new IllegalArgumentException("the zero-copy combine buffer needs " + bytes + " bytes, the window has "
                     + zeroCopyBytes + " (EpConfig.lowLatencyBytes / 2)");
         }
-        return own.asSlice(2 * halfBytes + (generation & 1) * zeroCopyBytes, bytes);
+        return own.asSlice(mailboxBytes + 2 * halfBytes + (generation & 1) * zeroCopyBytes, bytes);
+    }
+
+    /** Sends {@code length} bytes of {@code src} from {@code offset} to {@code peer}'s mailbox reader. */
+    void post(int peer, MemorySegment src, long offset, long length) {
+        if (length > SLOT_BYTES - 16) {
+            throw new IllegalArgumentException("a mailbox message holds " + (SLOT_BYTES - 16) + " bytes, not " + length);
+        }
+        long seq = ++sent[peer];
+        long slot = ((long) peer * SLOTS + seq % SLOTS) * SLOT_BYTES;
+        own.set(ValueLayout.JAVA_LONG_UNALIGNED, slot + 8, length);
+        MemorySegment.copy(src, offset, own, slot + 16, length);
+        LONG.setRelease(own, slot, seq);
+    }
+
+    /** Waits for {@code peer}'s next message to this rank and copies it to {@code dst} at {@code offset}. */
+    void receive(int peer, MemorySegment dst, long offset, long length) {
+        long seq = ++received[peer];
+        MemorySegment box = peers[peer];
+        long slot = ((long) w.rank * SLOTS + seq % SLOTS) * SLOT_BYTES;
+        long deadline = System.nanoTime() + timeoutNs;
+        for (int idle = 0; (long) LONG.getAcquire(box, slot) != seq; idle++) {
+            if (idle < SPINS) {
+                Thread.onSpinWait();
+            } else if (idle < SPINS + YIELDS) {
+                Thread.yield();
+            } else {
+                if (System.nanoTime() > deadline) {
+                    throw new dev.flyer.dist.DistException("rank " + w.rank + ": rank " + peer
+                            + " did not signal through shared memory within " + timeoutNs / 1_000_000
+                            + " ms (is it alive and making the same call?)");
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(50_000);
+            }
+        }
+        long got = box.get(ValueLayout.JAVA_LONG_UNALIGNED, slot + 8);
+        if (got != length) {
+            throw new IllegalStateException("rank " + peer + " sent a " + got + "-byte message, rank " + w.rank
+                    + " expected " + length + " (the ranks are not making the same call)");
+        }
+        MemorySegment.copy(box, slot + 16, dst, offset, length);
     }
 
     /** The window offset of a segment inside this rank's window. */

@@ -33,6 +33,12 @@ final class Wire {
     final int myLocal;
     final boolean twoHop;
     private final List<Work> pending = new ArrayList<>();
+    private Windows windows;
+    private int mails;
+    private int[] mailPeer = new int[16];
+    private MemorySegment[] mailDst = new MemorySegment[16];
+    private long[] mailOffset = new long[16];
+    private long[] mailLength = new long[16];
 
     Wire(ProcessGroup group, EpConfig config) {
         this.group = group;
@@ -70,14 +76,55 @@ final class Wire {
         pending.add(w);
     }
 
-    /** Waits for every posted operation. */
+    /** Routes small messages between ranks that share windows through their mailboxes. */
+    void useWindows(Windows windows) {
+        this.windows = windows;
+    }
+
+    private boolean mailbox(int peer) {
+        return windows != null && peer != rank && windows.usable(peer);
+    }
+
+    /** Sends a small message: through the mailbox where there is one, else posted on the transport. */
+    void sendSmall(int peer, MemorySegment src, long offset, long length, int tag) {
+        if (mailbox(peer)) {
+            windows.post(peer, src, offset, length);
+        } else {
+            post(group.isend(new IoVector().add(src, offset, length), peer, tag));
+        }
+    }
+
+    /** Receives a small message by {@link #awaitAll()}. */
+    void recvSmall(int peer, MemorySegment dst, long offset, long length, int tag) {
+        if (!mailbox(peer)) {
+            post(group.irecv(new IoVector().add(dst, offset, length), peer, tag));
+            return;
+        }
+        if (mails == mailPeer.length) {
+            mailPeer = java.util.Arrays.copyOf(mailPeer, 2 * mails);
+            mailDst = java.util.Arrays.copyOf(mailDst, 2 * mails);
+            mailOffset = java.util.Arrays.copyOf(mailOffset, 2 * mails);
+            mailLength = java.util.Arrays.copyOf(mailLength, 2 * mails);
+        }
+        mailPeer[mails] = peer;
+        mailDst[mails] = dst;
+        mailOffset[mails] = offset;
+        mailLength[mails++] = length;
+    }
+
+    /** Waits for every posted operation and every small message expected through a mailbox. */
     void awaitAll() {
         try {
+            for (int i = 0; i < mails; i++) {
+                windows.receive(mailPeer[i], mailDst[i], mailOffset[i], mailLength[i]);
+            }
             for (Work w : pending) {
                 w.await();
             }
         } finally {
             pending.clear();
+            java.util.Arrays.fill(mailDst, 0, mails, null);
+            mails = 0;
         }
     }
 
