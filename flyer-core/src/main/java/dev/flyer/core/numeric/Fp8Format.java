@@ -149,26 +149,46 @@ public enum Fp8Format {
                        long count, Overflow overflow) {
         long i = 0;
         if (BYTES != null) {
-            int overflowTo = overflow == Overflow.SATURATE ? maxCode : overflowCode();
             long bound = count - count % FLOATS.length();
             for (; i < bound; i += FLOATS.length()) {
-                IntVector bits = FloatVector.fromMemorySegment(FLOATS, src, srcOffsetBytes + i * 4, ORDER)
-                        .reinterpretAsInts();
-                IntVector sign = bits.lanewise(VectorOperators.LSHR, 24).and(0x80);
-                IntVector abs = bits.and(0x7FFF_FFFF);
-                IntVector lsb = abs.lanewise(VectorOperators.LSHR, shift).and(1);
-                IntVector normal = abs.add(halfMinusOne).add(lsb).lanewise(VectorOperators.LSHR, shift).sub(rebias);
-                IntVector subnormal = abs.reinterpretAsFloats().add(subnormalMagic).reinterpretAsInts()
-                        .sub(subnormalMagicBits);
-                IntVector code = normal.blend(subnormal, abs.compare(VectorOperators.LT, minNormalBits));
-                code = code.blend(overflowTo, code.compare(VectorOperators.GT, maxCode));
-                code = code.blend(NAN_CODE, abs.compare(VectorOperators.GT, 0x7F80_0000)).or(sign);
-                code.castShape(BYTES, 0).reinterpretAsBytes().intoMemorySegment(dst, dstOffsetBytes + i, ORDER);
+                encode(FloatVector.fromMemorySegment(FLOATS, src, srcOffsetBytes + i * 4, ORDER), dst, dstOffsetBytes + i,
+                        overflow);
             }
         }
         for (; i < count; i++) {
             dst.set(ValueLayout.JAVA_BYTE, dstOffsetBytes + i, encode(src.get(F32, srcOffsetBytes + i * 4), overflow));
         }
+    }
+
+    /**
+     * Encodes the lanes of {@code v} (of {@link #vectorSpecies()}) to {@code v.length()} codes at
+     * {@code dst[dstOffsetBytes]}; equals {@link #encode(float, Overflow)} lane by lane. For kernels
+     * that scale and encode in registers.
+     */
+    public void encode(FloatVector v, MemorySegment dst, long dstOffsetBytes, Overflow overflow) {
+        if (BYTES == null) {
+            float[] lanes = v.toArray();
+            for (int i = 0; i < lanes.length; i++) {
+                dst.set(ValueLayout.JAVA_BYTE, dstOffsetBytes + i, encode(lanes[i], overflow));
+            }
+            return;
+        }
+        int overflowTo = overflow == Overflow.SATURATE ? maxCode : overflowCode();
+        IntVector bits = v.reinterpretAsInts();
+        IntVector sign = bits.lanewise(VectorOperators.LSHR, 24).and(0x80);
+        IntVector abs = bits.and(0x7FFF_FFFF);
+        IntVector lsb = abs.lanewise(VectorOperators.LSHR, shift).and(1);
+        IntVector normal = abs.add(halfMinusOne).add(lsb).lanewise(VectorOperators.LSHR, shift).sub(rebias);
+        IntVector subnormal = abs.reinterpretAsFloats().add(subnormalMagic).reinterpretAsInts().sub(subnormalMagicBits);
+        IntVector code = normal.blend(subnormal, abs.compare(VectorOperators.LT, minNormalBits));
+        code = code.blend(overflowTo, code.compare(VectorOperators.GT, maxCode));
+        code = code.blend(NAN_CODE, abs.compare(VectorOperators.GT, 0x7F80_0000)).or(sign);
+        code.castShape(BYTES, 0).reinterpretAsBytes().intoMemorySegment(dst, dstOffsetBytes, ORDER);
+    }
+
+    /** The float species {@link #encode(FloatVector, MemorySegment, long, Overflow)} takes. */
+    public static jdk.incubator.vector.VectorSpecies<Float> vectorSpecies() {
+        return FLOATS;
     }
 
     /** Bulk decode of {@code count} codes to little-endian float32; equals {@link #decode(byte)}. */
