@@ -6,6 +6,7 @@ import dev.flyer.cli.internal.DemoCommand;
 import dev.flyer.cli.internal.DistCommand;
 import dev.flyer.cli.internal.LaunchCommand;
 import dev.flyer.cli.internal.DualPipeCommand;
+import dev.flyer.cli.internal.EpCommand;
 import dev.flyer.cli.internal.EplbCommand;
 import dev.flyer.cli.internal.GenerateCommand;
 import dev.flyer.cli.internal.ModelCommand;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "flyer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "DeepSeek's open infrastructure stack on the JVM.",
-        subcommands = {DemoCommand.class, LaunchCommand.class, DistCommand.class, DualPipeCommand.class, EplbCommand.class, ProfileCommand.class, ModelCommand.class, GenerateCommand.class, ServeCommand.class, ChatCommand.class, BenchCommand.class, SafetensorsCommand.class,
+        subcommands = {DemoCommand.class, LaunchCommand.class, DistCommand.class, EpCommand.class, DualPipeCommand.class, EplbCommand.class, ProfileCommand.class, ModelCommand.class, GenerateCommand.class, ServeCommand.class, ChatCommand.class, BenchCommand.class, SafetensorsCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

@@ -157,6 +157,17 @@ class MainTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(value = 120, unit = java.util.concurrent.TimeUnit.SECONDS)
+    void epCheckRunsDispatchAndCombineAcrossTwoNodesOfProcesses() {
+        Result ok = run("launch", "-n", "4", "--", "ep", "check", "--ranks-per-node", "2", "--tokens", "16");
+        assertThat(ok.status()).as(ok.out() + ok.err()).isZero();
+        for (int r = 0; r < 4; r++) {
+            assertThat(ok.out()).contains("[rank " + r + "] rank " + r + " of 4: normal");
+        }
+        assertThat(ok.out()).contains("via tcp").contains("via shm");
+    }
+
+    @Test
     @org.junit.jupiter.api.Timeout(value = 180, unit = java.util.concurrent.TimeUnit.SECONDS)
     void dualpipeTrainMatchesTheReferenceInProcessAndAcrossProcesses(@TempDir Path dir) throws Exception {
         Result threads = run("dualpipe", "train", "--ranks", "2", "--chunks", "4", "--hidden", "16", "--rows", "4",
