@@ -35,8 +35,9 @@ import java.util.Random;
  * One rank of {@code flyer bench ep}, started by the bench through the launcher (as
  * {@code flyer launch} does): times normal-mode FP8 dispatch and BF16 combine, low-latency
  * dispatch and combine, and the low-latency round trip with and without the receive hook around a
- * compute phase; rank 0 writes {@code result.json} (medians of the per-iteration maximum over
- * ranks, mean bytes per rank) and a Chrome trace of the hook round trips.
+ * compute phase; rank 0 writes {@code result.json} (per call: the median over samples of the
+ * slowest rank's time for {@code iters} back-to-back calls after a barrier, as DeepEP's bench
+ * loop and the MPI peer time it; mean bytes per rank) and a Chrome trace of the hook round trips.
  *
  * <p>Arguments are {@code key=value}: dir, tokens, llTokens, hidden, topk, experts, iters,
  * perNode, transport ({@code shm} or {@code tcp}). Routing files (int32 expert ids per token)
@@ -50,7 +51,18 @@ public final class EpBenchRank {
      */
     private static final long WARMUP_NS = 4_000_000_000L;
     private static final int WARMUP_MIN = 50;
-    private static final boolean VERBOSE = System.getenv("FLYER_BENCH_VERBOSE") != null;
+    /** Timed samples; each is {@code iters} back-to-back calls after a barrier (DeepEP's bench loop). */
+    private static final int SAMPLES = 5;
+
+    /** Nanoseconds per call of {@code calls} back-to-back calls after a barrier. */
+    private static long perCall(ProcessGroup g, int calls, Runnable call) {
+        g.barrier();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < calls; i++) {
+            call.run();
+        }
+        return (System.nanoTime() - t0) / calls;
+    }
 
     /**
      * Runs {@code round} back to back (no barriers: the exchanges themselves keep ranks in step)
@@ -152,18 +164,11 @@ public final class EpBenchRank {
         DispatchResult first = buffer.dispatch(request).await();
         Tensor back = Tensor.allocate(arena, DType.BF16, Math.max(1, first.numRecvTokens()), hidden);
         warmUp(g, () -> buffer.combine(CombineRequest.of(back, buffer.dispatch(request).await().handle())).await());
-        DispatchResult d = null;
-        for (int it = 0; it < iters; it++) {
-            g.barrier();
-            long t0 = System.nanoTime();
-            d = buffer.dispatch(request).await();
-            long t1 = System.nanoTime();
-            g.barrier();
-            long t2 = System.nanoTime();
-            buffer.combine(CombineRequest.of(back, d.handle())).await();
-            long t3 = System.nanoTime();
-            dispatchNs[it] = t1 - t0;
-            combineNs[it] = t3 - t2;
+        DispatchResult d = buffer.dispatch(request).await();
+        DispatchResult last = d;
+        for (int sample = 0; sample < SAMPLES; sample++) {
+            dispatchNs[sample] = perCall(g, iters, () -> buffer.dispatch(request).await());
+            combineNs[sample] = perCall(g, iters, () -> buffer.combine(CombineRequest.of(back, last.handle())).await());
         }
         int rows = d.numRecvTokens();
         int[] prefix = d.handle().recvPrefix();
@@ -184,32 +189,21 @@ public final class EpBenchRank {
         Tensor x = randomBf16(arena, 1000 + g.rank(), tokens, hidden);
         int local = experts / g.size();
         Tensor expertOut = Tensor.allocate(arena, DType.BF16, local, (long) g.size() * tokens, hidden);
-        long[] dispatchNs = new long[iters];
-        long[] combineNs = new long[iters];
-        LowLatencyDispatchResult d = null;
+        long[] dispatchNs = new long[SAMPLES];
+        long[] combineNs = new long[SAMPLES];
         LowLatencyDispatchRequest req = LowLatencyDispatchRequest.of(x, routing, tokens, experts);
         warmUp(g, () -> buffer.lowLatencyCombine(LowLatencyCombineRequest.of(expertOut, routing,
                 buffer.lowLatencyDispatch(req).await().handle())).await());
-        for (int it = 0; it < iters; it++) {
-            g.barrier();
-            long t0 = System.nanoTime();
-            d = buffer.lowLatencyDispatch(req).await();
-            long t1 = System.nanoTime();
-            g.barrier();
-            long t2 = System.nanoTime();
-            buffer.lowLatencyCombine(LowLatencyCombineRequest.of(expertOut, routing, d.handle())).await();
-            long t3 = System.nanoTime();
-            dispatchNs[it] = t1 - t0;
-            combineNs[it] = t3 - t2;
-            if (VERBOSE) {
-                System.out.printf("rank %d low-latency round %d: dispatch %.3f ms, combine %.3f ms%n", g.rank(), it,
-                        (t1 - t0) / 1e6, (t3 - t2) / 1e6);
-            }
+        LowLatencyDispatchResult[] d = new LowLatencyDispatchResult[1];
+        for (int sample = 0; sample < SAMPLES; sample++) {
+            dispatchNs[sample] = perCall(g, iters, () -> d[0] = buffer.lowLatencyDispatch(req).await());
+            combineNs[sample] = perCall(g, iters, () -> buffer.lowLatencyCombine(
+                    LowLatencyCombineRequest.of(expertOut, routing, d[0].handle())).await());
         }
-        long rows = Arrays.stream(d.recvCount()).sum();
+        long rows = Arrays.stream(d[0].recvCount()).sum();
         record(g, result, "low_latency", dispatchNs, combineNs, rows * (hidden + hidden / 32 + 16), rows * 2 * hidden,
                 0, 0);
-        hookOverlap(g, buffer, req, expertOut, routing, iters, median(dispatchNs) + median(combineNs), dir, result);
+        hookOverlap(g, buffer, req, expertOut, routing, SAMPLES, median(dispatchNs) + median(combineNs), dir, result);
     }
 
     /** The round trip around compute phases, blocking and with hooks, traced on rank 0. */

@@ -10,7 +10,8 @@
  * BF16 rows back and an FP32 sum per token. MODE "low_latency": one row per (token, expert),
  * FP8 + scales + 16 B header; combine = BF16 rows back and a weighted FP32 sum (weights 1).
  * Prints rank 0's line: "mpi MODE dispatch_s=<median> combine_s=<median> recv_bytes=<mean per rank>
- * combine_bytes=<mean per rank>" (medians are the max over ranks of each iteration's time).
+ * combine_bytes=<mean per rank>": per call, the median over 5 samples (after 2 warm-up samples) of
+ * the slowest rank's time for ITERS back-to-back calls after a barrier.
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -82,62 +83,69 @@ int main(int argc, char **argv) {
     uint16_t *y = malloc(sizeof(uint16_t) * (size_t)tokens * hidden);
     for (size_t i = 0; i < (size_t)tokens * in_row; i++) x[i] = (unsigned char)(i * 31 + rank);
     unsigned char *send = malloc((size_t)rows * in_row + 1);
-    double *dt = malloc(sizeof(double) * iters), *ct = malloc(sizeof(double) * iters);
+    double *dt = malloc(sizeof(double) * 8), *ct = malloc(sizeof(double) * 8);
     int *sdispl = malloc(sizeof(int) * ranks), *rdispl = malloc(sizeof(int) * ranks);
     int *sbytes = malloc(sizeof(int) * ranks), *rbytes = malloc(sizeof(int) * ranks);
     unsigned char *recv = NULL, *back = NULL, *back_in = NULL;
     long recv_rows = 0;
-    for (int it = 0; it < iters + 2; it++) {
-        MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = MPI_Wtime();
-        for (int i = 0; i < rows; i++) memcpy(send + (size_t)i * in_row, x + (size_t)row_token[i] * in_row, in_row);
-        MPI_Alltoall(send_counts, 1, MPI_INT, recv_counts, 1, MPI_INT, MPI_COMM_WORLD);
-        recv_rows = 0;
-        for (int r = 0; r < ranks; r++) {
-            sbytes[r] = send_counts[r] * (int)in_row;
-            rbytes[r] = recv_counts[r] * (int)in_row;
-            sdispl[r] = r == 0 ? 0 : sdispl[r - 1] + sbytes[r - 1];
-            rdispl[r] = r == 0 ? 0 : rdispl[r - 1] + rbytes[r - 1];
-            recv_rows += recv_counts[r];
+    float *acc = malloc(sizeof(float) * (size_t)tokens * hidden);
+    /* samples of ITERS back-to-back calls each (after a barrier), like DeepEP's bench loop; two warm-up samples */
+    int samples = 5;
+    for (int sample = 0; sample < samples + 2; sample++) {
+        double times[2];
+        for (int op = 0; op < 2; op++) {
+            MPI_Barrier(MPI_COMM_WORLD);
+            double t0 = MPI_Wtime();
+            for (int it = 0; it < iters; it++) {
+                if (op == 0) {
+                    for (int i = 0; i < rows; i++) memcpy(send + (size_t)i * in_row, x + (size_t)row_token[i] * in_row, in_row);
+                    MPI_Alltoall(send_counts, 1, MPI_INT, recv_counts, 1, MPI_INT, MPI_COMM_WORLD);
+                    recv_rows = 0;
+                    for (int r = 0; r < ranks; r++) {
+                        sbytes[r] = send_counts[r] * (int)in_row;
+                        rbytes[r] = recv_counts[r] * (int)in_row;
+                        sdispl[r] = r == 0 ? 0 : sdispl[r - 1] + sbytes[r - 1];
+                        rdispl[r] = r == 0 ? 0 : rdispl[r - 1] + rbytes[r - 1];
+                        recv_rows += recv_counts[r];
+                    }
+                    if (!recv) {
+                        recv = malloc((size_t)recv_rows * in_row + 1);
+                        back = malloc((size_t)recv_rows * back_row + 1);
+                        back_in = malloc((size_t)rows * back_row + 1);
+                        memset(back, 0x3c, (size_t)recv_rows * back_row + 1);
+                    }
+                    MPI_Alltoallv(send, sbytes, sdispl, MPI_BYTE, recv, rbytes, rdispl, MPI_BYTE, MPI_COMM_WORLD);
+                } else {
+                    /* combine: the reverse exchange of BF16 rows, then the sum per token at the source */
+                    for (int r = 0; r < ranks; r++) {
+                        sbytes[r] = recv_counts[r] * (int)back_row;
+                        rbytes[r] = send_counts[r] * (int)back_row;
+                        sdispl[r] = r == 0 ? 0 : sdispl[r - 1] + sbytes[r - 1];
+                        rdispl[r] = r == 0 ? 0 : rdispl[r - 1] + rbytes[r - 1];
+                    }
+                    MPI_Alltoallv(back, sbytes, sdispl, MPI_BYTE, back_in, rbytes, rdispl, MPI_BYTE, MPI_COMM_WORLD);
+                    memset(acc, 0, sizeof(float) * (size_t)tokens * hidden);
+                    for (int i = 0; i < rows; i++) {
+                        float *a = acc + (size_t)row_token[i] * hidden;
+                        const uint16_t *b = (const uint16_t *)(back_in + (size_t)i * back_row);
+                        for (int c = 0; c < hidden; c++) a[c] += bf16_to_float(b[c]);
+                    }
+                    for (size_t i = 0; i < (size_t)tokens * hidden; i++) y[i] = float_to_bf16(acc[i]);
+                }
+            }
+            times[op] = (MPI_Wtime() - t0) / iters;
         }
-        if (!recv) {
-            recv = malloc((size_t)recv_rows * in_row + 1);
-            back = malloc((size_t)recv_rows * back_row + 1);
-            back_in = malloc((size_t)rows * back_row + 1);
-            memset(back, 0x3c, (size_t)recv_rows * back_row + 1);
-        }
-        MPI_Alltoallv(send, sbytes, sdispl, MPI_BYTE, recv, rbytes, rdispl, MPI_BYTE, MPI_COMM_WORLD);
-        double t1 = MPI_Wtime();
-        /* combine: the reverse exchange of BF16 rows, then the sum per token at the source */
-        MPI_Barrier(MPI_COMM_WORLD);
-        double t2 = MPI_Wtime();
-        for (int r = 0; r < ranks; r++) {
-            sbytes[r] = recv_counts[r] * (int)back_row;
-            rbytes[r] = send_counts[r] * (int)back_row;
-            sdispl[r] = r == 0 ? 0 : sdispl[r - 1] + sbytes[r - 1];
-            rdispl[r] = r == 0 ? 0 : rdispl[r - 1] + rbytes[r - 1];
-        }
-        MPI_Alltoallv(back, sbytes, sdispl, MPI_BYTE, back_in, rbytes, rdispl, MPI_BYTE, MPI_COMM_WORLD);
-        float *acc = calloc((size_t)tokens * hidden, sizeof(float));
-        for (int i = 0; i < rows; i++) {
-            float *a = acc + (size_t)row_token[i] * hidden;
-            const uint16_t *b = (const uint16_t *)(back_in + (size_t)i * back_row);
-            for (int c = 0; c < hidden; c++) a[c] += bf16_to_float(b[c]);
-        }
-        for (size_t i = 0; i < (size_t)tokens * hidden; i++) y[i] = float_to_bf16(acc[i]);
-        free(acc);
-        double t3 = MPI_Wtime();
-        double local[2] = {t1 - t0, t3 - t2}, worst[2];
-        MPI_Allreduce(local, worst, 2, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-        if (it >= 2) { dt[it - 2] = worst[0]; ct[it - 2] = worst[1]; }
+        double worst[2];
+        MPI_Allreduce(times, worst, 2, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        if (sample >= 2) { dt[sample - 2] = worst[0]; ct[sample - 2] = worst[1]; }
     }
-    qsort(dt, iters, sizeof(double), cmp_double);
-    qsort(ct, iters, sizeof(double), cmp_double);
+    qsort(dt, samples, sizeof(double), cmp_double);
+    qsort(ct, samples, sizeof(double), cmp_double);
     double mine[2] = {(double)recv_rows * in_row, (double)recv_rows * back_row}, sum[2];
     MPI_Reduce(mine, sum, 2, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     if (rank == 0) {
         printf("mpi %s dispatch_s=%.9f combine_s=%.9f recv_bytes=%.0f combine_bytes=%.0f checksum=%u\n", argv[2],
-               dt[iters / 2], ct[iters / 2], sum[0] / ranks, sum[1] / ranks, (unsigned)y[0]);
+               dt[samples / 2], ct[samples / 2], sum[0] / ranks, sum[1] / ranks, (unsigned)y[0]);
     }
     MPI_Finalize();
     return 0;

@@ -176,4 +176,54 @@ class ProcessGroupTest {
             closeAll(groups);
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(value = ProcessGroup.Transport.class, names = {"TCP", "SHM"})
+    void gatherSendsAndScatterReceivesWithDifferentPieces(ProcessGroup.Transport transport) throws Exception {
+        long seed = System.nanoTime();
+        System.out.println("ProcessGroupTest.gatherScatter seed=" + seed);
+        Random rnd = new Random(seed);
+        List<ProcessGroup> groups = ProcessGroup.inProcess(2, options(transport));
+        try (Arena arena = Arena.ofShared()) {
+            for (int message = 0; message < 5; message++) {
+                MemorySegment src = arena.allocate(3 << 20);
+                MemorySegment dst = arena.allocate(3 << 20);
+                byte[] bytes = new byte[(int) src.byteSize()];
+                rnd.nextBytes(bytes);
+                MemorySegment.copy(bytes, 0, src, ValueLayout.JAVA_BYTE, 0, bytes.length);
+                // the sender gathers rows from shuffled places (small and large), the receiver scatters differently
+                IoVector out = new IoVector();
+                IoVector in = new IoVector();
+                long total = 0;
+                List<long[]> pieces = new ArrayList<>();
+                while (total < (2 << 20)) {
+                    long len = rnd.nextInt(4) == 0 ? 70_000 + rnd.nextInt(200_000) : 1 + rnd.nextInt(9000);
+                    long at = (long) rnd.nextInt((int) (src.byteSize() - len));
+                    pieces.add(new long[] {at, len});
+                    out.add(src, at, len);
+                    total += len;
+                }
+                for (long done = 0; done < total; ) {
+                    long len = Math.min(total - done, 1 + rnd.nextInt(rnd.nextBoolean() ? 5000 : 300_000));
+                    in.add(dst, done, len);
+                    done += len;
+                }
+                onAllRanks(groups, r -> () -> {
+                    if (r == 0) {
+                        groups.get(0).isend(out, 1, 7).await();
+                    } else {
+                        groups.get(1).irecv(in, 0, 7).await();
+                    }
+                    return null;
+                });
+                long at = 0;
+                for (long[] p : pieces) {
+                    assertThat(dst.asSlice(at, p[1]).mismatch(src.asSlice(p[0], p[1]))).as("piece at " + at).isEqualTo(-1L);
+                    at += p[1];
+                }
+            }
+        } finally {
+            closeAll(groups);
+        }
+    }
 }

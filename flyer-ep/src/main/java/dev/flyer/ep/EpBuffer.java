@@ -5,9 +5,6 @@ import dev.flyer.core.tensor.Tensor;
 import dev.flyer.core.trace.TraceRecorder;
 import dev.flyer.dist.ProcessGroup;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
 /**
@@ -32,7 +29,7 @@ public final class EpBuffer implements AutoCloseable {
     private final Wire wire;
     private final Duration timeout;
     private final ComputePool pool;
-    private final ExecutorService comm;
+    private final CommThread comm;
     private final NormalDispatch dispatch;
     private final NormalCombine combine;
     private final LowLatency lowLatency;
@@ -48,8 +45,7 @@ public final class EpBuffer implements AutoCloseable {
         this.wire = new Wire(group, config);
         this.timeout = group.options().timeout();
         this.pool = new ComputePool(config.commThreads(), "flyer-ep-" + group.rank());
-        this.comm = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("flyer-ep-comm-" + group.rank())
-                .factory());
+        this.comm = new CommThread("flyer-ep-comm-" + group.rank());
         this.windows = new Windows(wire, config.normalBytes() + config.lowLatencyBytes() / 2,
                 config.lowLatencyBytes() / 2, timeout.toNanos());
         wire.useWindows(windows);
@@ -140,7 +136,7 @@ public final class EpBuffer implements AutoCloseable {
     private <T> EpFuture<T> submit(String what, EpFuture<?> previous, Supplier<T> body) {
         String span = "ep::" + what.substring(0, what.indexOf(" on rank")).replace(' ', '_').replace("-", "_");
         TraceRecorder recorder = trace;
-        CompletableFuture<T> f = CompletableFuture.supplyAsync(() -> {
+        CommThread.Task<T> task = comm.submit(() -> {
             if (previous != null) {
                 previous.join();
             }
@@ -148,14 +144,14 @@ public final class EpBuffer implements AutoCloseable {
                 windows.begin();
                 return body.get();
             }
-        }, comm);
-        return new EpFuture<>(f, timeout, what);
+        });
+        return new EpFuture<>(task.result, task::runIfNext, timeout, what);
     }
 
     /** Stops the communication thread and frees the buffers (DeepEP's {@code destroy}); the group stays open. */
     @Override
     public void close() {
-        comm.shutdownNow();
+        comm.close();
         pool.close();
         dispatch.close();
         combine.close();

@@ -10,19 +10,22 @@ import java.util.concurrent.TimeoutException;
 /**
  * The pending result of a communication call: the CPU analogue of DeepEP's {@code EventOverlap}
  * (with {@code async_finish}) and of the low-latency receive hook. The call returns at once while
- * the exchange progresses on the buffer's communication threads; {@link #await()} blocks (parking,
- * never spinning for long) until it finished. A later call may name this one as its
+ * the exchange progresses on the buffer's communication thread; {@link #await()} blocks (parking,
+ * never spinning for long) until it finished, or runs the call itself when it has not started and
+ * every earlier call has finished (no thread handoff for "call, then wait"). A later call may name this one as its
  * {@code previous} and then starts only after it (DeepEP's {@code previous_event}).
  *
  * @param <T> the result
  */
 public final class EpFuture<T> {
     private final CompletableFuture<T> future;
+    private final Runnable runIfNext;
     private final Duration timeout;
     private final String what;
 
-    EpFuture(CompletableFuture<T> future, Duration timeout, String what) {
+    EpFuture(CompletableFuture<T> future, Runnable runIfNext, Duration timeout, String what) {
         this.future = future;
+        this.runIfNext = runIfNext;
         this.timeout = timeout;
         this.what = what;
     }
@@ -35,6 +38,7 @@ public final class EpFuture<T> {
      * @throws IllegalArgumentException when the call's input was invalid
      */
     public T await() {
+        runIfNext.run();
         try {
             return future.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
@@ -57,6 +61,7 @@ public final class EpFuture<T> {
 
     /** Waits without returning the result or throwing; for chaining. */
     void join() {
+        runIfNext.run();
         try {
             future.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {

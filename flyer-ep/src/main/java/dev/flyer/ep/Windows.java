@@ -40,6 +40,8 @@ final class Windows implements AutoCloseable {
     private static final long SLOT_BYTES = 16 + (16 << 10);
     private static final int SPINS = 2000;
     private static final int YIELDS = 2000;
+    /** Polls before yielding: {@link #SPINS}, or none when this host's ranks outnumber its cores. */
+    private final int spins;
 
     private final Wire w;
     private final long mailboxBytes;
@@ -85,6 +87,12 @@ final class Windows implements AutoCloseable {
                 }
             }
             peers[w.rank] = own;
+            int onHost = 0;
+            for (int r = 0; r < w.ranks; r++) {
+                onHost += r == w.rank || w.group.transportTo(r).equals("shm") ? 1 : 0;
+            }
+            // a rank that spins while the rank it waits for has no core only delays it
+            spins = onHost > Runtime.getRuntime().availableProcessors() ? 0 : SPINS;
             w.group.barrier();
         } catch (IOException e) {
             arena.close();
@@ -168,9 +176,9 @@ final class Windows implements AutoCloseable {
         long slot = ((long) w.rank * SLOTS + seq % SLOTS) * SLOT_BYTES;
         long deadline = System.nanoTime() + timeoutNs;
         for (int idle = 0; (long) LONG.getAcquire(box, slot) != seq; idle++) {
-            if (idle < SPINS) {
+            if (idle < spins) {
                 Thread.onSpinWait();
-            } else if (idle < SPINS + YIELDS) {
+            } else if (idle < spins + YIELDS) {
                 Thread.yield();
             } else {
                 if (System.nanoTime() > deadline) {

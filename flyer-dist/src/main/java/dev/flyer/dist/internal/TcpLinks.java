@@ -2,6 +2,7 @@ package dev.flyer.dist.internal;
 
 import dev.flyer.dist.IoVector;
 import dev.flyer.dist.TcpStore;
+import java.lang.foreign.MemorySegment;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -19,13 +20,19 @@ import java.util.concurrent.TimeoutException;
 /**
  * TCP links: one connection per ordered pair of ranks, opened by the sender. Payloads go from
  * the caller's {@link MemorySegment} to the socket through its {@code ByteBuffer} view, so large
- * messages are not copied in Java.
+ * messages are not copied in Java; small pieces of a gather/scatter message (rows) are coalesced
+ * through a 1 MiB staging buffer per link, so a message costs a few system calls however many
+ * pieces it has.
  *
  * <p>Implementation notes: every rank listens on an ephemeral port published in the store as
  * {@code tcp/<rank>}; a sender connects, says its rank, and the receiver's acceptor hands the
  * channel to whoever waits for that peer. A peer that closes mid-message is reported as such.
  */
 public final class TcpLinks implements Links.Factory {
+    /** Pieces below this size are coalesced through a per-link staging buffer: one syscall, not one per row. */
+    private static final int DIRECT_BYTES = 64 << 10;
+    private static final int STAGING_BYTES = 1 << 20;
+
     private final int rank;
     private final TcpStore store;
     private final Duration timeout;
@@ -75,15 +82,33 @@ public final class TcpLinks implements Links.Factory {
         ch.connect(new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))));
         ch.write(ByteBuffer.allocate(4).putInt(0, rank));
         ByteBuffer header = ByteBuffer.allocate(Links.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer staging = ByteBuffer.allocateDirect(STAGING_BYTES);
+        MemorySegment stage = MemorySegment.ofBuffer(staging);
         return new Links.Out() {
             @Override
             public void send(IoVector payload, int tag) throws IOException {
                 header.clear();
                 header.putInt(tag).putLong(payload.byteSize()).flip();
                 writeFully(ch, header);
+                staging.clear();
                 for (int i = 0; i < payload.count(); i++) {
-                    writeFully(ch, payload.segment(i).asSlice(payload.offset(i), payload.length(i)).asByteBuffer());
+                    long length = payload.length(i);
+                    if (length >= DIRECT_BYTES) {
+                        flush(ch, staging);
+                        writeFully(ch, payload.segment(i).asSlice(payload.offset(i), length).asByteBuffer());
+                        continue;
+                    }
+                    for (long done = 0; done < length; ) {
+                        if (!staging.hasRemaining()) {
+                            flush(ch, staging);
+                        }
+                        int n = (int) Math.min(length - done, staging.remaining());
+                        MemorySegment.copy(payload.segment(i), payload.offset(i) + done, stage, staging.position(), n);
+                        staging.position(staging.position() + n);
+                        done += n;
+                    }
                 }
+                flush(ch, staging);
             }
 
             @Override
@@ -107,6 +132,8 @@ public final class TcpLinks implements Links.Factory {
             throw new IOException(e.getCause());
         }
         ByteBuffer header = ByteBuffer.allocate(Links.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer staging = ByteBuffer.allocateDirect(STAGING_BYTES);
+        MemorySegment stage = MemorySegment.ofBuffer(staging);
         return new Links.In() {
             @Override
             public void recv(IoVector dst, int tag) throws IOException {
@@ -118,8 +145,28 @@ public final class TcpLinks implements Links.Factory {
                 if (gotTag != tag || bytes != dst.byteSize()) {
                     throw Links.mismatch(peer, tag, dst.byteSize(), gotTag, bytes);
                 }
+                long left = bytes;
+                staging.clear().limit(0);
                 for (int i = 0; i < dst.count(); i++) {
-                    readFully(ch, dst.segment(i).asSlice(dst.offset(i), dst.length(i)).asByteBuffer(), peer);
+                    long length = dst.length(i);
+                    if (length >= DIRECT_BYTES && !staging.hasRemaining()) {
+                        readFully(ch, dst.segment(i).asSlice(dst.offset(i), length).asByteBuffer(), peer);
+                        left -= length;
+                        continue;
+                    }
+                    for (long done = 0; done < length; ) {
+                        if (!staging.hasRemaining()) {
+                            int chunk = (int) Math.min(left, STAGING_BYTES);
+                            staging.clear().limit(chunk);
+                            readFully(ch, staging, peer);
+                            staging.flip();
+                            left -= chunk;
+                        }
+                        int n = (int) Math.min(length - done, staging.remaining());
+                        MemorySegment.copy(stage, staging.position(), dst.segment(i), dst.offset(i) + done, n);
+                        staging.position(staging.position() + n);
+                        done += n;
+                    }
                 }
             }
 
@@ -128,6 +175,13 @@ public final class TcpLinks implements Links.Factory {
                 closeQuietly(ch);
             }
         };
+    }
+
+    /** Writes what {@code staging} holds and empties it. */
+    private static void flush(SocketChannel ch, ByteBuffer staging) throws IOException {
+        staging.flip();
+        writeFully(ch, staging);
+        staging.clear();
     }
 
     private static void writeFully(SocketChannel ch, ByteBuffer b) throws IOException {
