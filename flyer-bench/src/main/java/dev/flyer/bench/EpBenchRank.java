@@ -201,8 +201,16 @@ public final class EpBenchRank {
                     LowLatencyCombineRequest.of(expertOut, routing, d[0].handle())).await());
         }
         long rows = Arrays.stream(d[0].recvCount()).sum();
+        long remote = 0;
+        for (int i = 0; i < local; i++) {
+            for (int s = 0; s < g.size(); s++) {
+                if (s / buffer.ranksPerNode() != g.rank() / buffer.ranksPerNode()) {
+                    remote += (int) d[0].handle().layoutRange(i, s);
+                }
+            }
+        }
         record(g, result, "low_latency", dispatchNs, combineNs, rows * (hidden + hidden / 32 + 16), rows * 2 * hidden,
-                0, 0);
+                remote * (hidden + hidden / 32 + 16), remote * 2 * hidden);
         hookOverlap(g, buffer, req, expertOut, routing, SAMPLES, median(dispatchNs) + median(combineNs), dir, result);
     }
 
