@@ -30,8 +30,8 @@ import java.util.Optional;
  *
  * <p>Units are DeepEP's: bytes received per rank ÷ time (normal mode, and low latency), latency
  * per call (low latency). The limit per rank is the time the bytes need at the machine's copy
- * rate (libc memcpy on all cores, two copies per byte through a shared-memory ring) plus, for
- * bytes from other "hosts", loopback TCP (iperf3), both shared by the ranks; as a rate. The
+ * rate (libc memcpy on all cores, one copy per byte: the least any shared-memory exchange does)
+ * plus, for bytes from other "hosts", loopback TCP (iperf3), both shared by the ranks; as a rate. The
  * hook row runs dispatch, compute, combine, compute with and without the receive hook and
  * reports the share of communication flyer-profile finds overlapped in rank 0's trace.
  */
@@ -92,9 +92,10 @@ public final class EpBench {
             }
             progress.done();
         }
-        report.note("limit = per-rank share of the machine: bytes / (2 copies at libc memcpy on all cores ("
-                + fmt(copyGBs) + " GB/s) + bytes from other hosts at loopback TCP (iperf3 " + fmt(tcpGBs)
-                + " GB/s)), all ranks sharing the " + Runtime.getRuntime().availableProcessors() + " cores");
+        report.note("limit = per-rank share of the machine: bytes / (one copy at libc memcpy on all cores ("
+                + fmt(copyGBs) + " GB/s; a shared-memory exchange cannot copy less) + bytes from other hosts at "
+                + "loopback TCP (iperf3 " + fmt(tcpGBs) + " GB/s)), all ranks sharing the "
+                + Runtime.getRuntime().availableProcessors() + " cores");
         report.note("Open MPI: btl self,vader (one host) or self,tcp (all pairs, \"two hosts\"), counts by MPI_Alltoall, "
                 + "rows packed then MPI_Alltoallv, combine = reverse MPI_Alltoallv + FP32 sum; same routing files");
         report.note("latency rows: lower is better (ours/peer < 1 means faster than Open MPI)");
@@ -132,7 +133,7 @@ public final class EpBench {
                 double seconds = r.path(mode + "_" + op + "_s").asDouble();
                 double bytes = r.path(mode + "_" + op + "_bytes").asDouble();
                 double remote = r.path(mode + "_remote_" + op + "_bytes").asDouble();
-                double limitSeconds = ((bytes - remote) * 2 / (copyGBs * 1e9) + remote / (tcpGBs * 1e9)) * s.ranks();
+                double limitSeconds = ((bytes - remote) / (copyGBs * 1e9) + remote / (tcpGBs * 1e9)) * s.ranks();
                 double peerGBs = peer.map(p -> (op.equals("dispatch") ? p.dispatchBytes() : p.combineBytes())
                         / (op.equals("dispatch") ? p.dispatchSeconds() : p.combineSeconds()) / 1e9).orElse(Double.NaN);
                 String name = "mode=" + mode + " op=" + op + " " + s.label();
