@@ -171,12 +171,18 @@ public final class EpBenchRank {
             combineNs[sample] = perCall(g, iters, () -> buffer.combine(CombineRequest.of(back, last.handle())).await());
         }
         int rows = d.numRecvTokens();
-        int[] prefix = d.handle().recvPrefix();
+        // bytes that cross TCP: two-hop sends each token once per other node it has experts on
         long remoteRows = 0;
-        for (int s = 0; s < g.size(); s++) {
-            if (s / buffer.ranksPerNode() != g.rank() / buffer.ranksPerNode()) {
-                remoteRows += prefix[s + 1] - prefix[s];
+        int perRank = experts / g.size();
+        for (int t = 0; t < tokens; t++) {
+            java.util.BitSet nodes = new java.util.BitSet();
+            for (int k = 0; k < topk; k++) {
+                int node = routing.expert(t, k) / perRank / buffer.ranksPerNode();
+                if (node != g.rank() / buffer.ranksPerNode()) {
+                    nodes.set(node);
+                }
             }
+            remoteRows += nodes.cardinality();
         }
         record(g, result, "normal", dispatchNs, combineNs, (long) rows * (hidden + hidden / 32),
                 (long) rows * 2 * hidden, remoteRows * (hidden + hidden / 32), remoteRows * 2L * hidden);
