@@ -20,12 +20,17 @@ import jdk.incubator.vector.VectorSpecies;
  * or compacted after arrival.
  *
  * <pre>
- * dispatch  counts   src → dst: [rows per local expert of dst]          (tiny, first)
- *           data     src → dst: per local expert: [rows][scales][source token ids]
- *                    scattered straight into recvX[e][begin(e, src) ..], begin = rows of
- *                    lower source ranks, so rows are packed and ordered (src, token)
- * combine   data     dst → src: per local expert, the src's block of expert outputs
- *           reduce   at the source: out[t] = BF16(sum over k of weight[t,k] · row(t,k)), k ascending
+ * dispatch  cast     every token once, FP8 (or BF16 as is), into the sender's window; token ids
+ *                    per (destination, local expert) beside it
+ *           counts   src → dst: [rows per local expert of dst][where rows, scales, ids sit]
+ *           data     window peers: dst gathers its rows from src's window (one copy);
+ *                    others: src → dst per local expert [rows][scales][ids] over the transport,
+ *                    scattered straight into recvX[e][begin(e, src) ..]; begin = rows of lower
+ *                    source ranks, so rows are packed and ordered (src, token)
+ * combine   data     window peers: dst puts src's block of each expert's outputs in its window
+ *                    (nothing with zero copy) and tells src where; others: over the transport
+ *           reduce   at the source: out[t] = BF16(sum over k of weight[t,k] · row(t,k)), k ascending,
+ *                    reading peers' windows in place
  * </pre>
  *
  * <p>Implementation notes: follows DeepEP {@code csrc/kernels/legacy/internode_ll.cu}
@@ -48,7 +53,7 @@ final class LowLatency implements AutoCloseable {
     private final Slab tinySlab = new Slab();
     private final long budgetBytes;
     private final Slab counts = new Slab();
-    private final Slab[][] sets = new Slab[2][6];
+    private final Slab[][] sets = new Slab[2][5];
     private final Slab[][] combineIn;
     private final IoVector[] sends;
     private final IoVector[] recvs;
@@ -89,8 +94,7 @@ final class LowLatency implements AutoCloseable {
     private static final int SCALES = 1;
     private static final int PACKED = 2;
     private static final int SRC = 3;
-    private static final int ZERO_COPY = 4;
-    private static final int OUT = 5;
+    private static final int OUT = 4;
 
     LowLatencyDispatchResult dispatch(LowLatencyDispatchRequest q) {
         Tensor x = q.x();
