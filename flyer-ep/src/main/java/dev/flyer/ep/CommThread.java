@@ -68,6 +68,24 @@ final class CommThread implements AutoCloseable {
         return t;
     }
 
+    /**
+     * Runs {@code body} on the calling thread when no earlier call is pending (this thread is
+     * not even woken), else queues it behind them; either way the returned task is done when
+     * this returns only in the first case.
+     */
+    <T> Task<T> runOrSubmit(Supplier<T> body) {
+        Task<T> t;
+        synchronized (this) {
+            if (last != null && !last.result.isDone()) {
+                return submit(body);
+            }
+            t = new Task<>(body, last);
+            last = t;
+        }
+        t.run();
+        return t;
+    }
+
     private void loop() {
         try {
             while (true) {

@@ -74,12 +74,12 @@ public final class EpBuffer implements AutoCloseable {
 
     /** Normal-mode dispatch; see {@link DispatchRequest} and {@link DispatchResult}. */
     public EpFuture<DispatchResult> dispatch(DispatchRequest request) {
-        return submit("dispatch on rank " + rank(), request.previous(), () -> dispatch.run(request));
+        return submit("dispatch on rank " + rank(), request.previous(), request.async(), () -> dispatch.run(request));
     }
 
     /** Normal-mode combine: dispatch's reverse (unweighted sum at the source). */
     public EpFuture<CombineResult> combine(CombineRequest request) {
-        return submit("combine on rank " + rank(), request.previous(), () -> combine.run(request));
+        return submit("combine on rank " + rank(), request.previous(), request.async(), () -> combine.run(request));
     }
 
     /**
@@ -89,7 +89,7 @@ public final class EpBuffer implements AutoCloseable {
      */
     public EpFuture<LowLatencyDispatchResult> lowLatencyDispatch(LowLatencyDispatchRequest request) {
         EpFuture<LowLatencyDispatchResult> f = submit("low-latency dispatch on rank " + rank(), request.previous(),
-                () -> lowLatency.dispatch(request));
+                request.returnRecvHook(), () -> lowLatency.dispatch(request));
         if (!request.returnRecvHook()) {
             f.await();
         }
@@ -99,7 +99,7 @@ public final class EpBuffer implements AutoCloseable {
     /** Low-latency combine: weighted sum back at the source; hook semantics as for dispatch. */
     public EpFuture<Tensor> lowLatencyCombine(LowLatencyCombineRequest request) {
         EpFuture<Tensor> f = submit("low-latency combine on rank " + rank(), request.previous(),
-                () -> lowLatency.combine(request));
+                request.returnRecvHook(), () -> lowLatency.combine(request));
         if (!request.returnRecvHook()) {
             f.await();
         }
@@ -133,10 +133,15 @@ public final class EpBuffer implements AutoCloseable {
         return this;
     }
 
-    private <T> EpFuture<T> submit(String what, EpFuture<?> previous, Supplier<T> body) {
+    /**
+     * Queues a call on the communication thread ({@code async}), or runs it on this thread when
+     * nothing is ahead of it (DeepEP's {@code async_finish=False}: the caller waits anyway, so no
+     * thread is woken for it).
+     */
+    private <T> EpFuture<T> submit(String what, EpFuture<?> previous, boolean async, Supplier<T> body) {
         String span = "ep::" + what.substring(0, what.indexOf(" on rank")).replace(' ', '_').replace("-", "_");
         TraceRecorder recorder = trace;
-        CommThread.Task<T> task = comm.submit(() -> {
+        Supplier<T> call = () -> {
             if (previous != null) {
                 previous.join();
             }
@@ -144,7 +149,8 @@ public final class EpBuffer implements AutoCloseable {
                 windows.begin();
                 return body.get();
             }
-        });
+        };
+        CommThread.Task<T> task = async ? comm.submit(call) : comm.runOrSubmit(call);
         return new EpFuture<>(task.result, task::runIfNext, timeout, what);
     }
 

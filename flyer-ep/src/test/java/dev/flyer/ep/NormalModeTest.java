@@ -178,4 +178,31 @@ class NormalModeTest {
             assertThat(combined).hasSize(ranks);
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void asyncCallsChainedThroughPreviousGiveTheBlockingResult() throws Exception {
+        long seed = System.nanoTime();
+        System.out.println("NormalModeTest.async seed=" + seed);
+        try (EpJob job = EpJob.shm(3, EpConfig.defaults())) {
+            job.onAll(rank -> {
+                Routing routing = EpJob.routing(seed + rank, TOKENS, TOPK, 12, 3);
+                EpBuffer buffer = job.buffers.get(rank);
+                try (Arena arena = Arena.ofShared()) {
+                    Tensor x = EpJob.bf16(arena, TOKENS, HIDDEN, (t, c) -> rank + c / 1024f);
+                    DispatchResult blocking = buffer.dispatch(DispatchRequest.of(x, routing, 12).into(arena)).await();
+                    CombineResult want = buffer.combine(CombineRequest.of(blocking.recvX(), blocking.handle())
+                            .into(arena)).await();
+                    // async: both calls queued at once on the communication thread, the second after the first
+                    EpFuture<DispatchResult> d = buffer.dispatch(DispatchRequest.of(x, routing, 12).into(arena)
+                            .withAsync(true));
+                    EpFuture<CombineResult> c = buffer.combine(CombineRequest.of(blocking.recvX(), blocking.handle())
+                            .into(arena).withAsync(true).after(d));
+                    assertThat(c.await().combinedX().data().mismatch(want.combinedX().data())).isEqualTo(-1L);
+                    assertThat(d.isDone()).isTrue();
+                    assertThat(d.await().recvX().data().mismatch(blocking.recvX().data())).isEqualTo(-1L);
+                }
+                return null;
+            });
+        }
+    }
 }
