@@ -116,27 +116,6 @@ public final class EpBenchRank {
         }
     }
 
-    static Routing routing(long seed, int tokens, int topk, int experts) {
-        Random rnd = new Random(seed);
-        int[] idx = new int[tokens * topk];
-        float[] w = new float[tokens * topk];
-        int[] pool = new int[experts];
-        for (int t = 0; t < tokens; t++) {
-            for (int e = 0; e < experts; e++) {
-                pool[e] = e;
-            }
-            for (int k = 0; k < topk; k++) {
-                int j = k + rnd.nextInt(experts - k);
-                int tmp = pool[k];
-                pool[k] = pool[j];
-                pool[j] = tmp;
-                idx[t * topk + k] = pool[k];
-                w[t * topk + k] = rnd.nextFloat();
-            }
-        }
-        return new Routing(tokens, topk, idx, w);
-    }
-
     private static Tensor randomBf16(Arena arena, long seed, int rows, int hidden) {
         Tensor x = Tensor.allocate(arena, DType.BF16, rows, hidden);
         Random rnd = new Random(seed);
@@ -155,7 +134,7 @@ public final class EpBenchRank {
 
     private static void normal(ProcessGroup g, EpBuffer buffer, Arena arena, Path dir, int tokens, int hidden, int topk,
                                int experts, int iters, ObjectNode result) throws IOException {
-        Routing routing = routing(17 + g.rank(), tokens, topk, experts);
+        Routing routing = Routing.random(new Random(17 + g.rank()), tokens, topk, experts);
         writeRouting(dir.resolve("normal"), g.rank(), routing);
         Fp8Tokens fp8 = Fp8Tokens.cast(randomBf16(arena, g.rank(), tokens, hidden), false, arena);
         long[] dispatchNs = new long[iters];
@@ -190,7 +169,7 @@ public final class EpBenchRank {
 
     private static void lowLatency(ProcessGroup g, EpBuffer buffer, Arena arena, Path dir, int tokens, int hidden,
                                    int topk, int experts, int iters, ObjectNode result) throws IOException {
-        Routing routing = routing(99 + g.rank(), tokens, topk, experts);
+        Routing routing = Routing.random(new Random(99 + g.rank()), tokens, topk, experts);
         writeRouting(dir.resolve("ll"), g.rank(), routing);
         Tensor x = randomBf16(arena, 1000 + g.rank(), tokens, hidden);
         int local = experts / g.size();

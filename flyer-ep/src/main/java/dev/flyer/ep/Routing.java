@@ -21,6 +21,33 @@ public record Routing(int numTokens, int numTopk, int[] topkIdx, float[] topkWei
         }
     }
 
+    /**
+     * A uniform random gate: {@code topk} distinct experts per token (a partial Fisher–Yates
+     * shuffle), weights in {@code [0.01, 1.01)}. For tests, benches and checks.
+     */
+    public static Routing random(java.util.Random rnd, int tokens, int topk, int experts) {
+        if (topk > experts) {
+            throw new IllegalArgumentException("cannot pick " + topk + " distinct experts of " + experts);
+        }
+        int[] idx = new int[tokens * topk];
+        float[] weights = new float[tokens * topk];
+        int[] pool = new int[experts];
+        for (int t = 0; t < tokens; t++) {
+            for (int e = 0; e < experts; e++) {
+                pool[e] = e;
+            }
+            for (int k = 0; k < topk; k++) {
+                int j = k + rnd.nextInt(experts - k);
+                int chosen = pool[j];
+                pool[j] = pool[k];
+                pool[k] = chosen;
+                idx[t * topk + k] = chosen;
+                weights[t * topk + k] = rnd.nextFloat() + 0.01f;
+            }
+        }
+        return new Routing(tokens, topk, idx, weights);
+    }
+
     public int expert(int token, int k) {
         return topkIdx[token * numTopk + k];
     }

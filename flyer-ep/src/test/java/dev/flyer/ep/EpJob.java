@@ -73,23 +73,11 @@ final class EpJob implements AutoCloseable {
     /** Random routing: distinct experts per token, {@code holes} entries set to -1. */
     static Routing routing(long seed, int tokens, int topk, int experts, int holes) {
         Random rnd = new Random(seed);
-        int[] idx = new int[tokens * topk];
-        float[] w = new float[tokens * topk];
-        for (int t = 0; t < tokens; t++) {
-            List<Integer> all = new ArrayList<>();
-            for (int e = 0; e < experts; e++) {
-                all.add(e);
-            }
-            java.util.Collections.shuffle(all, rnd);
-            for (int k = 0; k < topk; k++) {
-                idx[t * topk + k] = all.get(k);
-                w[t * topk + k] = rnd.nextFloat() + 0.01f;
-            }
-        }
+        Routing r = Routing.random(rnd, tokens, topk, experts);
         for (int i = 0; i < holes && tokens > 0; i++) {
-            idx[rnd.nextInt(tokens) * topk + rnd.nextInt(topk)] = -1;
+            r.topkIdx()[rnd.nextInt(tokens) * topk + rnd.nextInt(topk)] = -1;
         }
-        return new Routing(tokens, topk, idx, w);
+        return r;
     }
 
     static Tensor bf16(Arena arena, int rows, int cols, Fill fill) {

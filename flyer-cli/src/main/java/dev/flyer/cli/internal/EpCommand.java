@@ -52,7 +52,11 @@ public final class EpCommand extends CommandGroup {
                          .withLowLatencyBytes(EpBuffer.lowLatencySizeHint(tokens, hidden, g.size(), experts, topk)));
                  Arena arena = Arena.ofShared()) {
                 int rank = g.rank();
-                Routing routing = routing(rank, experts, topk);
+                // random experts, weights 1/topk: identity experts then give back x exactly
+                Routing random = Routing.random(new Random(rank), tokens, topk, experts);
+                float[] weights = new float[random.topkIdx().length];
+                java.util.Arrays.fill(weights, 1f / topk);
+                Routing routing = new Routing(tokens, topk, random.topkIdx(), weights);
                 Tensor x = Tensor.allocate(arena, DType.BF16, tokens, hidden);
                 for (int t = 0; t < tokens; t++) {
                     for (int c = 0; c < hidden; c++) {
@@ -94,20 +98,6 @@ public final class EpCommand extends CommandGroup {
                         g.size() > 1 ? g.transportTo((rank + 1) % g.size()) : "-");
             }
             return 0;
-        }
-
-        private Routing routing(int rank, int experts, int topk) {
-            Random rnd = new Random(rank);
-            int[] idx = new int[tokens * topk];
-            float[] weights = new float[tokens * topk];
-            for (int t = 0; t < tokens; t++) {
-                int first = rnd.nextInt(experts);
-                for (int k = 0; k < topk; k++) {
-                    idx[t * topk + k] = (first + k * (experts / topk)) % experts;
-                    weights[t * topk + k] = 1f / topk;
-                }
-            }
-            return new Routing(tokens, topk, idx, weights);
         }
     }
 }

@@ -22,10 +22,6 @@ public final class Slab implements AutoCloseable {
         return segment.asSlice(0, bytes);
     }
 
-    public long capacityBytes() {
-        return segment.byteSize();
-    }
-
     @Override
     public void close() {
         if (arena != null) {
