@@ -1,0 +1,352 @@
+package dev.flyer.fs.storage;
+
+import dev.flyer.fs.storage.StorageException.Code;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteOptions;
+
+/**
+ * One storage target's chunk store (3FS's chunk engine, docs/design_notes.md "Chunks and the
+ * metadata"): copy-on-write chunk versions in data files, metadata in RocksDB, an in-memory cache.
+ *
+ * <pre>
+ *   DIR/meta/              RocksDB: ChunkId(16 B) -> ChunkMeta (versions, lengths, block CRC32Cs)
+ *   DIR/data/INODE/IDX.VER one file per stored version of a chunk (committed and pending)
+ * </pre>
+ *
+ * <p>Invariants: a version's file is complete before the metadata naming it is committed (data
+ * first, then one RocksDB write); a file is deleted only after metadata stops naming it. So a
+ * kill -9 between the two leaves the old version readable and an orphan file, which {@link #open}
+ * removes; a reader that resolved the old version keeps reading its file (never a mix). Per-chunk
+ * operations are serialized by striped locks. Simplification of 3FS's allocator: one file per
+ * version instead of physical blocks in shared files (the page cache does the rest on one box).
+ */
+public final class ChunkEngine implements AutoCloseable {
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    private final Path dir;
+    private final Options options;
+    private final RocksDB metaDb;
+    private final WriteOptions writeOptions;
+    private final boolean fsync;
+    private final ConcurrentSkipListMap<ChunkId, ChunkMeta> cache = new ConcurrentSkipListMap<>();
+    private final ReentrantLock[] stripes = new ReentrantLock[256];
+
+    private ChunkEngine(Path dir, boolean fsync) throws IOException, RocksDBException {
+        this.dir = dir;
+        this.fsync = fsync;
+        Files.createDirectories(dir.resolve("data"));
+        options = new Options().setCreateIfMissing(true);
+        metaDb = RocksDB.open(options, dir.resolve("meta").toString());
+        writeOptions = new WriteOptions().setSync(fsync);
+        for (int i = 0; i < stripes.length; i++) {
+            stripes[i] = new ReentrantLock();
+        }
+        try (RocksIterator it = metaDb.newIterator()) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                ChunkId id = ChunkId.decode(it.key());
+                cache.put(id, ChunkMeta.decode(id, it.value()));
+            }
+        }
+        removeOrphans();
+    }
+
+    /** Opens (creating if needed) the target in {@code dir}; {@code fsync} forces data and metadata per update. */
+    public static ChunkEngine open(Path dir, boolean fsync) {
+        try {
+            return new ChunkEngine(dir, fsync);
+        } catch (IOException | RocksDBException e) {
+            throw new StorageException(Code.IO_ERROR, "cannot open chunk engine at " + dir + ": " + e.getMessage());
+        }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** The replica's metadata, or null when it holds no such chunk. */
+    public ChunkMeta meta(ChunkId id) {
+        return cache.get(id);
+    }
+
+    /** All chunk metadata, ascending by id (the dump-chunkmeta of a re-sync). */
+    public List<ChunkMeta> metas() {
+        return new ArrayList<>(cache.values());
+    }
+
+    /** The chunks of one file, ascending by index. */
+    public List<ChunkMeta> metasOf(long inode) {
+        return new ArrayList<>(cache.subMap(new ChunkId(inode, 0), true, new ChunkId(inode, -1L), true).values());
+    }
+
+    /** Bytes of committed data stored. */
+    public long usedBytes() {
+        return cache.values().stream().mapToLong(ChunkMeta::committedLength).sum();
+    }
+
+    /** The file holding {@code version} of a chunk (tests corrupt it). */
+    public Path dataFile(ChunkId id, long version) {
+        return dir.resolve("data").resolve(Long.toHexString(id.inode())).resolve(id.index() + "." + version);
+    }
+
+    /**
+     * Reads [offset, offset + length) of the committed version, or of the pending one when
+     * {@code relaxed}; shorter at the chunk's end. Verifies the CRC32C of every block it touches.
+     */
+    public byte[] read(ChunkId id, int offset, int length, boolean relaxed) {
+        for (int attempt = 0; ; attempt++) {
+            ChunkMeta m = cache.get(id);
+            if (m == null) {
+                throw new StorageException(Code.NO_SUCH_CHUNK, "chunk " + id + " does not exist");
+            }
+            if (m.hasPending() && !relaxed) {
+                throw new StorageException(Code.NOT_COMMITTED, "chunk " + id + " has pending version " + m.pendingVersion());
+            }
+            boolean pending = m.hasPending() && relaxed;
+            long version = pending ? m.pendingVersion() : m.committedVersion();
+            int chunkLength = pending ? m.pendingLength() : m.committedLength();
+            int[] crcs = pending ? m.pendingCrcs() : m.committedCrcs();
+            try {
+                return readVerified(id, version, chunkLength, crcs, offset, length);
+            } catch (NoSuchFileException e) {
+                if (attempt > 3) { // replaced and deleted under us three times: give up loudly
+                    throw new StorageException(Code.IO_ERROR, "chunk " + id + " keeps changing under the read");
+                }
+            } catch (IOException e) {
+                throw new StorageException(Code.IO_ERROR, "reading chunk " + id + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private byte[] readVerified(ChunkId id, long version, int chunkLength, int[] crcs, int offset, int length)
+            throws IOException {
+        if (offset < 0 || length < 0) {
+            throw new StorageException(Code.INVALID_ARGUMENT, "read of chunk " + id + ": offset " + offset + ", length " + length);
+        }
+        int end = Math.min(chunkLength, offset + length);
+        if (end <= offset) {
+            return new byte[0];
+        }
+        int first = offset / ChunkMeta.BLOCK_BYTES;
+        int last = (end - 1) / ChunkMeta.BLOCK_BYTES;
+        int from = first * ChunkMeta.BLOCK_BYTES;
+        int to = Math.min(chunkLength, (last + 1) * ChunkMeta.BLOCK_BYTES);
+        ByteBuffer buf = ByteBuffer.allocate(to - from);
+        try (FileChannel ch = FileChannel.open(dataFile(id, version), StandardOpenOption.READ)) {
+            while (buf.hasRemaining() && ch.read(buf, from + buf.position()) > 0) {
+                // keep reading
+            }
+        }
+        byte[] data = buf.array();
+        if (buf.hasRemaining()) {
+            throw new StorageException(Code.CHECKSUM_MISMATCH, "chunk " + id + " v" + version + " is truncated on disk");
+        }
+        for (int b = first; b <= last; b++) {
+            int at = b * ChunkMeta.BLOCK_BYTES - from;
+            int n = Math.min(ChunkMeta.BLOCK_BYTES, data.length - at);
+            if (crc(data, at, n) != crcs[b]) {
+                throw new StorageException(Code.CHECKSUM_MISMATCH, "chunk " + id + " v" + version + " block " + b
+                        + " does not match its CRC32C");
+            }
+        }
+        return Arrays.copyOfRange(data, offset - from, end - from);
+    }
+
+    /**
+     * Stores {@code updateVersion} as the pending version: the committed content with
+     * [offset, offset + data.length) replaced, or exactly {@code data} when {@code fullReplace}.
+     * A pending version already there (an earlier attempt) is replaced.
+     */
+    public ChunkMeta stage(ChunkId id, long updateVersion, long chainVersion, int offset, byte[] data, boolean fullReplace) {
+        ReentrantLock lock = lock(id);
+        lock.lock();
+        try {
+            ChunkMeta m = cache.get(id);
+            byte[] content;
+            if (fullReplace) {
+                content = data;
+            } else {
+                byte[] base = m == null || m.committedLength() == 0 ? new byte[0]
+                        : read(id, 0, m.committedLength(), false);
+                content = Arrays.copyOf(base, Math.max(base.length, offset + data.length));
+                System.arraycopy(data, 0, content, offset, data.length);
+            }
+            writeFile(dataFile(id, updateVersion), content);
+            ChunkMeta next = m == null
+                    ? new ChunkMeta(id, 0, updateVersion, chainVersion, 0, new int[0], content.length, crcs(content))
+                    : new ChunkMeta(id, m.committedVersion(), updateVersion, m.chainVersion(), m.committedLength(),
+                            m.committedCrcs(), content.length, crcs(content));
+            persist(next);
+            if (m != null && m.hasPending() && m.pendingVersion() != updateVersion) {
+                deleteQuietly(dataFile(id, m.pendingVersion()));
+            }
+            return next;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Makes pending {@code version} the committed one (a no-op when it already is). */
+    public ChunkMeta commit(ChunkId id, long version, long chainVersion) {
+        ReentrantLock lock = lock(id);
+        lock.lock();
+        try {
+            ChunkMeta m = cache.get(id);
+            if (m != null && m.committedVersion() == version && !m.hasPending()) {
+                return m;
+            }
+            if (m == null || m.pendingVersion() != version) {
+                throw new StorageException(Code.INVALID_ARGUMENT, "commit of chunk " + id + " v" + version
+                        + ": pending version is " + (m == null ? "none" : m.pendingVersion()));
+            }
+            ChunkMeta next = new ChunkMeta(id, version, 0, chainVersion, m.pendingLength(), m.pendingCrcs(), 0, new int[0]);
+            persist(next);
+            if (m.committedVersion() != 0) {
+                deleteQuietly(dataFile(id, m.committedVersion()));
+            }
+            return next;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Replaces the replica with committed {@code version} = {@code content}, dropping any pending version (re-sync). */
+    public ChunkMeta replace(ChunkId id, long version, long chainVersion, byte[] content) {
+        ReentrantLock lock = lock(id);
+        lock.lock();
+        try {
+            ChunkMeta old = cache.get(id);
+            if (old != null && old.committedVersion() == version) { // the old file must not be overwritten in place
+                remove(id);
+                old = null;
+            }
+            stage(id, version, chainVersion, 0, content, true);
+            ChunkMeta next = commit(id, version, chainVersion);
+            if (old != null && old.hasPending() && old.pendingVersion() != version) {
+                deleteQuietly(dataFile(id, old.pendingVersion()));
+            }
+            return next;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Removes every version of the chunk (no-op when absent). */
+    public void remove(ChunkId id) {
+        ReentrantLock lock = lock(id);
+        lock.lock();
+        try {
+            ChunkMeta m = cache.remove(id);
+            if (m == null) {
+                return;
+            }
+            metaDb.delete(writeOptions, id.encode());
+            deleteQuietly(dataFile(id, m.committedVersion()));
+            deleteQuietly(dataFile(id, m.pendingVersion()));
+        } catch (RocksDBException e) {
+            throw new StorageException(Code.IO_ERROR, "removing chunk " + id + ": " + e.getMessage());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The lock that serializes updates of one chunk (the replication layer holds it across a chain round). */
+    public ReentrantLock lock(ChunkId id) {
+        return stripes[(Long.hashCode(id.inode() * 31 + id.index()) & 0x7fffffff) % stripes.length];
+    }
+
+    @Override
+    public void close() {
+        metaDb.close();
+        writeOptions.close();
+        options.close();
+    }
+
+    private void persist(ChunkMeta m) {
+        try {
+            metaDb.put(writeOptions, m.id().encode(), m.encode());
+        } catch (RocksDBException e) {
+            throw new StorageException(Code.IO_ERROR, "metadata commit of chunk " + m.id() + ": " + e.getMessage());
+        }
+        cache.put(m.id(), m);
+    }
+
+    private void writeFile(Path file, byte[] content) {
+        try {
+            Files.createDirectories(file.getParent());
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer b = ByteBuffer.wrap(content);
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+                if (fsync) {
+                    ch.force(false);
+                }
+            }
+        } catch (IOException e) {
+            boolean full = e.getMessage() != null && e.getMessage().contains("No space");
+            throw new StorageException(full ? Code.NO_SPACE : Code.IO_ERROR, "writing " + file + ": " + e.getMessage());
+        }
+    }
+
+    private void removeOrphans() throws IOException {
+        Set<Path> live = new HashSet<>();
+        for (ChunkMeta m : cache.values()) {
+            live.add(dataFile(m.id(), m.committedVersion()));
+            live.add(dataFile(m.id(), m.pendingVersion()));
+        }
+        try (Stream<Path> files = Files.walk(dir.resolve("data"))) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                if (!live.contains(f)) {
+                    Files.delete(f);
+                }
+            }
+        }
+    }
+
+    private static void deleteQuietly(Path f) {
+        try {
+            Files.deleteIfExists(f);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static int[] crcs(byte[] content) {
+        int[] out = new int[(content.length + ChunkMeta.BLOCK_BYTES - 1) / ChunkMeta.BLOCK_BYTES];
+        for (int b = 0; b < out.length; b++) {
+            int at = b * ChunkMeta.BLOCK_BYTES;
+            out[b] = crc(content, at, Math.min(ChunkMeta.BLOCK_BYTES, content.length - at));
+        }
+        return out;
+    }
+
+    /** CRC32C of a byte range. */
+    public static int crc(byte[] data, int offset, int length) {
+        CRC32C c = new CRC32C();
+        c.update(data, offset, length);
+        return (int) c.getValue();
+    }
+}

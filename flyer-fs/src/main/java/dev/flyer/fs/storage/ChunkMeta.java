@@ -1,0 +1,50 @@
+package dev.flyer.fs.storage;
+
+import java.nio.ByteBuffer;
+
+/**
+ * A chunk replica's metadata (3FS ChunkMetadata): the committed version v and, while an update is
+ * in flight, the pending version u = v + 1; the chain version the committed data was written under;
+ * each version's length and CRC32C per {@link #BLOCK_BYTES} block.
+ */
+public record ChunkMeta(ChunkId id, long committedVersion, long pendingVersion, long chainVersion,
+        int committedLength, int[] committedCrcs, int pendingLength, int[] pendingCrcs) {
+    /** Checksum granularity: reads verify only the blocks they touch. */
+    public static final int BLOCK_BYTES = 64 << 10;
+
+    public boolean hasPending() {
+        return pendingVersion != 0;
+    }
+
+    public byte[] encode() {
+        ByteBuffer bb = ByteBuffer.allocate(8 * 3 + 4 * 4 + 4 * (committedCrcs.length + pendingCrcs.length));
+        bb.putLong(committedVersion).putLong(pendingVersion).putLong(chainVersion);
+        bb.putInt(committedLength).putInt(committedCrcs.length);
+        for (int c : committedCrcs) {
+            bb.putInt(c);
+        }
+        bb.putInt(pendingLength).putInt(pendingCrcs.length);
+        for (int c : pendingCrcs) {
+            bb.putInt(c);
+        }
+        return bb.array();
+    }
+
+    public static ChunkMeta decode(ChunkId id, byte[] b) {
+        ByteBuffer bb = ByteBuffer.wrap(b);
+        long cv = bb.getLong();
+        long pv = bb.getLong();
+        long chain = bb.getLong();
+        int cl = bb.getInt();
+        int[] cc = new int[bb.getInt()];
+        for (int i = 0; i < cc.length; i++) {
+            cc[i] = bb.getInt();
+        }
+        int pl = bb.getInt();
+        int[] pc = new int[bb.getInt()];
+        for (int i = 0; i < pc.length; i++) {
+            pc[i] = bb.getInt();
+        }
+        return new ChunkMeta(id, cv, pv, chain, cl, cc, pl, pc);
+    }
+}
