@@ -173,6 +173,19 @@ public final class ChunkEngine implements AutoCloseable {
         return Arrays.copyOfRange(data, offset - from, end - from);
     }
 
+    /** The whole committed content, ignoring a pending version (re-sync sends it), or null when nothing is committed. */
+    public byte[] committedContent(ChunkId id) {
+        ChunkMeta m = cache.get(id);
+        if (m == null || m.committedVersion() == 0) {
+            return null;
+        }
+        try {
+            return readVerified(id, m.committedVersion(), m.committedLength(), m.committedCrcs(), 0, m.committedLength());
+        } catch (IOException e) {
+            throw new StorageException(Code.IO_ERROR, "reading chunk " + id + ": " + e.getMessage());
+        }
+    }
+
     /**
      * Stores {@code updateVersion} as the pending version: the committed content with
      * [offset, offset + data.length) replaced, or exactly {@code data} when {@code fullReplace}.

@@ -1,0 +1,238 @@
+package dev.flyer.fs.storage;
+
+import dev.flyer.fs.chain.Chain;
+import dev.flyer.fs.chain.ChainTarget;
+import dev.flyer.fs.chain.LocalState;
+import dev.flyer.fs.chain.PublicState;
+import dev.flyer.fs.chain.RoutingInfo;
+import dev.flyer.fs.storage.StorageException.Code;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
+
+/**
+ * A storage service: the targets of one node and chain replication between them as 3FS does it
+ * (docs/design_notes.md "Data replication"; src/storage/service/StorageOperator.cc, ReliableForwarding.cc).
+ *
+ * <p>Write path, per chunk under the chunk's lock: the head checks the chain version, answers a
+ * repeated (client, seq) with the recorded result, stages u = committed + 1 as pending, forwards
+ * to the successor and waits; the tail stages and commits at once; the commit then flows back as
+ * each hop's forward returns. Forwards are retried with refreshed routing until
+ * {@code forwardDeadlineNs} (a lost forward or reply just repeats the same u, which a successor
+ * that already committed u acknowledges). A successor whose committed version is not u - 1, or one
+ * that is SYNCING, gets the whole chunk. Reads return committed data only; a pending version
+ * answers {@link Code#NOT_COMMITTED}.
+ */
+public final class StorageNode implements StorageApi, AutoCloseable {
+    private record Applied(long seq, ChunkMeta result) {}
+
+    private record ClientChunk(long clientId, ChunkId chunk) {}
+
+    private final int nodeId;
+    private final Map<Long, ChunkEngine> targets;
+    private final Supplier<RoutingInfo> routing;
+    private final IntFunction<StorageApi> peers;
+    private final long forwardDeadlineNs;
+    private final Map<ClientChunk, Applied> applied = new ConcurrentHashMap<>();
+    private final Map<Long, LocalState> localStates = new ConcurrentHashMap<>();
+    private volatile boolean fenced;
+
+    /**
+     * @param targets   this node's targets by id
+     * @param routing   the newest routing info this node knows (refreshed by its caller)
+     * @param peers     how to reach another node's storage service
+     */
+    public StorageNode(int nodeId, Map<Long, ChunkEngine> targets, Supplier<RoutingInfo> routing,
+            IntFunction<StorageApi> peers, long forwardDeadlineNs, LocalState initialState) {
+        this.nodeId = nodeId;
+        this.targets = Map.copyOf(targets);
+        this.routing = routing;
+        this.peers = peers;
+        this.forwardDeadlineNs = forwardDeadlineNs;
+        targets.keySet().forEach(t -> localStates.put(t, initialState));
+    }
+
+    public int nodeId() {
+        return nodeId;
+    }
+
+    public Map<Long, ChunkEngine> targets() {
+        return targets;
+    }
+
+    /** The local states this node reports in its heartbeats. */
+    public Map<Long, LocalState> localStates() {
+        return Map.copyOf(localStates);
+    }
+
+    /** Marks a target's local state (UPTODATE once it serves or its sync completed). */
+    public void setLocalState(long targetId, LocalState state) {
+        localStates.put(targetId, state);
+    }
+
+    /** A fenced node (cut off from the cluster manager) refuses every request. */
+    public void fence(boolean value) {
+        fenced = value;
+    }
+
+    @Override
+    public ChunkMeta write(WriteRequest req) {
+        ChunkEngine engine = engine(req.targetId());
+        Chain chain = checkChain(req.chainId(), req.chainVersion(), req.targetId(), true);
+        if (req.updateVersion() == 0 && chain.head().orElseThrow().targetId() != req.targetId()) {
+            throw new StorageException(Code.TARGET_NOT_SERVING, "target " + req.targetId() + " is not the head of chain " + req.chainId());
+        }
+        ReentrantLock lock = engine.lock(req.chunk());
+        lock.lock();
+        try {
+            ClientChunk key = new ClientChunk(req.clientId(), req.chunk());
+            if (req.updateVersion() == 0) {
+                Applied done = applied.get(key);
+                if (done != null && done.seq == req.seq()) {
+                    return done.result;
+                }
+            }
+            ChunkMeta m = engine.meta(req.chunk());
+            long committed = m == null ? 0 : m.committedVersion();
+            long u = req.updateVersion() == 0 ? committed + 1 : req.updateVersion();
+            if (req.updateVersion() != 0 && committed >= u) {
+                return m; // a repeated forward: already committed here and below
+            }
+            if (!req.fullReplace() && committed != u - 1) {
+                throw new StorageException(Code.NEED_FULL_CHUNK, "chunk " + req.chunk() + " on target " + req.targetId()
+                        + " is at v" + committed + ", update is v" + u);
+            }
+            engine.stage(req.chunk(), u, chain.version(), req.offset(), req.data(), req.fullReplace());
+            long chainVersion = forward(engine, req, u);
+            ChunkMeta result = engine.commit(req.chunk(), u, chainVersion);
+            if (req.updateVersion() == 0) {
+                applied.put(key, new Applied(req.seq(), result));
+            }
+            return result;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Forwards update u to the successor until it acknowledges; returns the chain version it committed under. */
+    private long forward(ChunkEngine engine, WriteRequest req, long u) {
+        long deadline = System.nanoTime() + forwardDeadlineNs;
+        boolean full = false;
+        long backoffNs = 1_000_000;
+        while (true) {
+            Chain chain = routing.get().chain(req.chainId());
+            var succ = chain.successor(req.targetId());
+            if (succ.isEmpty()) {
+                if (chain.target(req.targetId()).map(t -> t.state().writable()).orElse(false)) {
+                    return chain.version();
+                }
+                throw new StorageException(Code.TARGET_NOT_SERVING, "target " + req.targetId() + " left chain " + req.chainId());
+            }
+            ChainTarget s = succ.get();
+            boolean sendFull = full || s.state() == PublicState.SYNCING || req.fullReplace();
+            byte[] payload = sendFull ? engine.read(req.chunk(), 0, Integer.MAX_VALUE, true) : req.data();
+            try {
+                peers.apply(s.nodeId()).write(req.forward(s.targetId(), chain.version(), u, payload, sendFull));
+                return chain.version();
+            } catch (StorageException e) {
+                if (e.code() == Code.NEED_FULL_CHUNK) {
+                    full = true;
+                    continue;
+                }
+                if (!e.retryable() || System.nanoTime() > deadline) {
+                    throw new StorageException(Code.TIMEOUT, "forwarding " + req.chunk() + " v" + u + " from target "
+                            + req.targetId() + " to " + s.targetId() + " failed: " + e.getMessage());
+                }
+            } catch (RuntimeException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new StorageException(Code.TIMEOUT, "forwarding " + req.chunk() + " v" + u + " to target "
+                            + s.targetId() + " failed: " + e);
+                }
+            }
+            LockSupport.parkNanos(backoffNs);
+            backoffNs = Math.min(backoffNs * 2, 100_000_000);
+        }
+    }
+
+    @Override
+    public byte[] read(long targetId, ChunkId chunk, int offset, int length, boolean relaxed) {
+        ChunkEngine engine = engine(targetId);
+        RoutingInfo r = routing.get();
+        boolean serving = r.chains().values().stream().flatMap(c -> c.targets().stream())
+                .anyMatch(t -> t.targetId() == targetId && t.state() == PublicState.SERVING);
+        if (!serving) {
+            throw new StorageException(Code.TARGET_NOT_SERVING, "target " + targetId + " is not serving reads");
+        }
+        return engine.read(chunk, offset, length, relaxed);
+    }
+
+    @Override
+    public List<ChunkMeta> chunkMetas(long targetId, long inode) {
+        ChunkEngine engine = engine(targetId);
+        return inode < 0 ? engine.metas() : engine.metasOf(inode);
+    }
+
+    @Override
+    public void removeChunks(long targetId, int chainId, long chainVersion, long inode, long fromIndex) {
+        ChunkEngine engine = engine(targetId);
+        checkChain(chainId, chainVersion, targetId, true);
+        for (ChunkMeta m : engine.metasOf(inode)) {
+            if (m.id().index() >= fromIndex) {
+                engine.remove(m.id());
+            }
+        }
+        Chain chain = routing.get().chain(chainId);
+        chain.successor(targetId).ifPresent(s ->
+                peers.apply(s.nodeId()).removeChunks(s.targetId(), chainId, chain.version(), inode, fromIndex));
+    }
+
+    @Override
+    public void syncDone(long targetId, long chainVersion) {
+        engine(targetId);
+        localStates.put(targetId, LocalState.UPTODATE);
+    }
+
+    @Override
+    public void syncChunk(long targetId, long chainVersion, ChunkId chunk, long version, byte[] content) {
+        ChunkEngine engine = engine(targetId);
+        if (content == null) {
+            engine.remove(chunk);
+        } else {
+            engine.replace(chunk, version, chainVersion, content);
+        }
+    }
+
+    private ChunkEngine engine(long targetId) {
+        if (fenced) {
+            throw new StorageException(Code.TARGET_NOT_SERVING, "node " + nodeId + " is fenced off the cluster");
+        }
+        ChunkEngine e = targets.get(targetId);
+        if (e == null) {
+            throw new StorageException(Code.INVALID_ARGUMENT, "node " + nodeId + " has no target " + targetId);
+        }
+        return e;
+    }
+
+    private Chain checkChain(int chainId, long chainVersion, long targetId, boolean write) {
+        Chain chain = routing.get().chain(chainId);
+        if (chain.version() != chainVersion) {
+            throw new StorageException(Code.STALE_CHAIN_VERSION, "chain " + chainId + " is at version " + chain.version()
+                    + ", request has " + chainVersion);
+        }
+        boolean ok = chain.target(targetId).map(t -> write ? t.state().writable() : t.state().readable()).orElse(false);
+        if (!ok) {
+            throw new StorageException(Code.TARGET_NOT_SERVING, "target " + targetId + " is not "
+                    + (write ? "writable" : "readable") + " in chain " + chainId + " v" + chain.version());
+        }
+        return chain;
+    }
+
+    @Override
+    public void close() {
+        targets.values().forEach(ChunkEngine::close);
+    }
+}
