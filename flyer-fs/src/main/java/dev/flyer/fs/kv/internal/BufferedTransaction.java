@@ -58,7 +58,9 @@ public final class BufferedTransaction implements Transaction {
     @Override
     public Optional<byte[]> get(byte[] key) {
         Optional<byte[]> v = snapshotGet(key);
-        addReadConflict(key);
+        if (sequencer != null) {
+            addReadConflict(key);
+        }
         return v;
     }
 
@@ -83,7 +85,7 @@ public final class BufferedTransaction implements Transaction {
         RangeResult r = snapshotGetRange(begin, end, limit);
         byte[] b = begin.asBegin();
         byte[] e = r.hasMore() ? Keys.after(r.kvs().getLast().key()) : end.asEnd();
-        if (Keys.compare(b, e) < 0) {
+        if (sequencer != null && Keys.compare(b, e) < 0) {
             addReadConflictRange(b, e);
         }
         return r;

@@ -1,0 +1,8 @@
+package dev.flyer.fs.meta;
+
+/** What an inode is. */
+public enum InodeType {
+    FILE,
+    DIRECTORY,
+    SYMLINK
+}
