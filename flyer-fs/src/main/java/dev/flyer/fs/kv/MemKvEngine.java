@@ -2,10 +2,10 @@ package dev.flyer.fs.kv;
 
 import dev.flyer.fs.kv.internal.BufferedTransaction;
 import dev.flyer.fs.kv.internal.CommitSequencer;
+import dev.flyer.fs.kv.internal.LookaheadIterator;
 import dev.flyer.fs.kv.internal.SnapshotView;
 import java.util.Iterator;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 
@@ -103,10 +103,9 @@ public final class MemKvEngine implements KvEngine {
         @Override
         public Iterator<KeyValue> range(byte[] begin, byte[] end) {
             Iterator<Map.Entry<byte[], Node>> it = data.subMap(begin, true, end, false).entrySet().iterator();
-            return new Iterator<>() {
-                KeyValue next = advance();
-
-                private KeyValue advance() {
+            return new LookaheadIterator<>() {
+                @Override
+                protected KeyValue advance() {
                     while (it.hasNext()) {
                         Map.Entry<byte[], Node> e = it.next();
                         byte[] v = at(e.getValue(), version);
@@ -117,21 +116,6 @@ public final class MemKvEngine implements KvEngine {
                     }
                     checkAge();
                     return null;
-                }
-
-                @Override
-                public boolean hasNext() {
-                    return next != null;
-                }
-
-                @Override
-                public KeyValue next() {
-                    KeyValue r = next;
-                    if (r == null) {
-                        throw new NoSuchElementException();
-                    }
-                    next = advance();
-                    return r;
                 }
             };
         }

@@ -163,12 +163,12 @@ public final class BufferedTransaction implements Transaction {
 
     /** Merges the snapshot with buffered writes; a buffered value wins, a buffered clear hides the key. */
     private static Iterator<KeyValue> merge(Iterator<KeyValue> base, Iterator<Map.Entry<byte[], byte[]>> own) {
-        return new Iterator<>() {
+        return new LookaheadIterator<>() {
             KeyValue b = base.hasNext() ? base.next() : null;
             Map.Entry<byte[], byte[]> o = own.hasNext() ? own.next() : null;
-            KeyValue next = advance();
 
-            private KeyValue advance() {
+            @Override
+            protected KeyValue advance() {
                 while (b != null || o != null) {
                     int c = b == null ? 1 : o == null ? -1 : Keys.compare(b.key(), o.getKey());
                     if (c < 0) {
@@ -186,21 +186,6 @@ public final class BufferedTransaction implements Transaction {
                     }
                 }
                 return null;
-            }
-
-            @Override
-            public boolean hasNext() {
-                return next != null;
-            }
-
-            @Override
-            public KeyValue next() {
-                KeyValue r = next;
-                if (r == null) {
-                    throw new java.util.NoSuchElementException();
-                }
-                next = advance();
-                return r;
             }
         };
     }
