@@ -37,6 +37,13 @@ public final class Keys {
         return key.length >= prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
     }
 
+    /** Rejects keys a user may not write: empty ones and the reserved 0xff system range. */
+    public static void checkWritable(byte[] key) {
+        if (key.length == 0 || key[0] == (byte) 0xff) {
+            throw new IllegalArgumentException("keys must be non-empty and not start with 0xff (reserved)");
+        }
+    }
+
     /** Concatenates byte strings. */
     public static byte[] concat(byte[]... parts) {
         int n = 0;

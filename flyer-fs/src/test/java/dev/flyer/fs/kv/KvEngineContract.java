@@ -27,6 +27,11 @@ abstract class KvEngineContract {
     /** A fresh, empty engine whose transactions stay checkable for {@code windowNs}. */
     protected abstract KvEngine open(long windowNs);
 
+    /** Where this engine's faults are injected (a remote engine's live on its server). */
+    protected KvFaults faults() {
+        return kv.faults();
+    }
+
     @BeforeEach
     void setUp() {
         kv = open(TimeUnit.SECONDS.toNanos(5));
@@ -192,13 +197,13 @@ abstract class KvEngineContract {
         for (boolean applied : new boolean[] {true, false}) {
             long before = counter();
             String request = "IDEM/client-1/" + applied;
-            kv.faults().maybeCommitNext(1, applied);
+            faults().maybeCommitNext(1, applied);
             long id = runner.<Long>run(t -> allocateOnce(t, request));
             assertThat(id).isEqualTo(before + 1);
             assertThat(counter()).as("the counter advanced once").isEqualTo(before + 1);
             assertThat(runner.<Long>run(t -> allocateOnce(t, request)).longValue()).isEqualTo(id);
         }
-        kv.faults().maybeCommitNext(1, true);
+        faults().maybeCommitNext(1, true);
         TransactionRunner strict = new TransactionRunner(kv, 5, 1000, 1000, false);
         assertThatThrownBy(() -> strict.run(t -> allocateOnce(t, "IDEM/strict")))
                 .isInstanceOf(MaybeCommittedException.class);

@@ -105,22 +105,17 @@ public final class BufferedTransaction implements Transaction {
     @Override
     public void set(byte[] key, byte[] value) {
         writable();
-        checkKey(key);
+        Keys.checkWritable(key);
         writes.put(key.clone(), value.clone());
     }
 
     @Override
     public void clear(byte[] key) {
         writable();
-        checkKey(key);
+        Keys.checkWritable(key);
         writes.put(key.clone(), CLEARED);
     }
 
-    private static void checkKey(byte[] key) {
-        if (key.length == 0 || key[0] == (byte) 0xff) {
-            throw new IllegalArgumentException("keys must be non-empty and not start with 0xff (reserved)");
-        }
-    }
 
     @Override
     public long commit() {
