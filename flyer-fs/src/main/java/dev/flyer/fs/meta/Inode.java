@@ -27,7 +27,7 @@ public record Inode(long id, InodeType type, int mode, long mtimeNs, long ctimeN
         return new Inode(id, type, mode, mtimeNs, nowNs, n, length, layout, parent, symlinkTarget);
     }
 
-    byte[] encode() {
+    public byte[] encode() {
         byte[] target = symlinkTarget == null ? new byte[0] : symlinkTarget.getBytes(StandardCharsets.UTF_8);
         ByteBuffer bb = ByteBuffer.allocate(64 + 28 + target.length);
         bb.put((byte) type.ordinal()).putInt(mode).putLong(mtimeNs).putLong(ctimeNs).putInt(nlink).putLong(length).putLong(parent);
@@ -39,7 +39,7 @@ public record Inode(long id, InodeType type, int mode, long mtimeNs, long ctimeN
         return java.util.Arrays.copyOf(bb.array(), bb.position());
     }
 
-    static Inode decode(long id, byte[] b) {
+    public static Inode decode(long id, byte[] b) {
         ByteBuffer bb = ByteBuffer.wrap(b);
         InodeType type = InodeType.values()[bb.get()];
         int mode = bb.getInt();
