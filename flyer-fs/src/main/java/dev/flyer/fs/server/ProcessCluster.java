@@ -1,0 +1,177 @@
+package dev.flyer.fs.server;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flyer.fs.mgmtd.MgmtdClient;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * A local cluster of real processes ({@code flyer fs up}): one KV service, a primary and a standby
+ * cluster manager, one metadata server and N storage servers, each a JVM running
+ * {@link FsServerMain} with its config under {@code DIR/conf} and its log under {@code DIR/logs}.
+ * {@code DIR/cluster.json} lists every process (role, id, pid, address, config, log) so operators
+ * and tests can find and stop one; {@link #down} stops them all.
+ */
+public final class ProcessCluster {
+    /** One process of the cluster. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Member(String role, int id, long pid, String address, String config, String log) {}
+
+    /** The contents of cluster.json. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Manifest(String mgmtd, List<Member> processes) {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ProcessCluster() {}
+
+    public static Path manifestPath(Path dir) {
+        return dir.resolve("cluster.json");
+    }
+
+    public static Manifest read(Path dir) throws IOException {
+        Path f = manifestPath(dir);
+        if (!Files.exists(f)) {
+            throw new IOException("no cluster at " + dir + " (" + f + " does not exist; run flyer fs up --dir " + dir + ")");
+        }
+        return JSON.readValue(f.toFile(), Manifest.class);
+    }
+
+    public static void write(Path dir, Manifest m) throws IOException {
+        JSON.writerWithDefaultPrettyPrinter().writeValue(manifestPath(dir).toFile(), m);
+    }
+
+    /** Starts the cluster and returns its manifest (also written to DIR/cluster.json). */
+    public static Manifest up(Path dir, int nodes, int targetsPerNode, int replicas, long heartbeatMs, long failureMs,
+            Consumer<String> progress) throws IOException {
+        if (Files.exists(manifestPath(dir))) {
+            throw new IllegalStateException("a cluster is already described by " + manifestPath(dir) + "; run flyer fs down --dir " + dir);
+        }
+        if (replicas < 1 || replicas > nodes || (nodes * targetsPerNode) % replicas != 0) {
+            throw new IllegalArgumentException(nodes + " nodes x " + targetsPerNode + " targets cannot form chains of " + replicas
+                    + " replicas on distinct nodes");
+        }
+        Files.createDirectories(dir.resolve("conf"));
+        Files.createDirectories(dir.resolve("logs"));
+        List<Member> members = new ArrayList<>();
+        int kvPort = freePort();
+        List<String> mgmtd = List.of("127.0.0.1:" + freePort(), "127.0.0.1:" + freePort());
+        String kv = "127.0.0.1:" + kvPort;
+        progress.accept("kv service");
+        members.add(start(dir, new NodeConfig("kv", 1, "127.0.0.1", kvPort, dir.resolve("kv").toString(), null, null, null,
+                heartbeatMs, failureMs, 0, false)));
+        for (int i = 0; i < mgmtd.size(); i++) {
+            progress.accept("cluster manager " + (i + 1));
+            int port = Integer.parseInt(mgmtd.get(i).substring(mgmtd.get(i).indexOf(':') + 1));
+            members.add(start(dir, new NodeConfig("mgmtd", i + 1, "127.0.0.1", port, null, null, kv, mgmtd,
+                    heartbeatMs, failureMs, 0, false)));
+        }
+        MgmtdClient client = new MgmtdClient(mgmtd, TimeUnit.SECONDS.toNanos(5), TimeUnit.SECONDS.toNanos(60));
+        client.initChains(nodes, targetsPerNode, replicas);
+        for (int n = 1; n <= nodes; n++) {
+            progress.accept("storage node " + n);
+            List<String> targets = new ArrayList<>();
+            for (int t = 0; t < targetsPerNode; t++) {
+                targets.add(dir.resolve("storage").resolve("node-" + n).resolve("target-" + t).toString());
+            }
+            members.add(start(dir, new NodeConfig("storage", n, "127.0.0.1", 0, null, targets, null, mgmtd,
+                    heartbeatMs, failureMs, 0, false)));
+        }
+        progress.accept("metadata server");
+        members.add(start(dir, new NodeConfig("meta", 1, "127.0.0.1", 0, null, null, kv, mgmtd, heartbeatMs, failureMs,
+                failureMs, false)));
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (client.refresh().nodeAddresses().size() < nodes || client.routing().metaAddresses().isEmpty()) {
+            if (System.nanoTime() > end) {
+                throw new IllegalStateException("cluster did not register all services within 60 s; see " + dir.resolve("logs"));
+            }
+            sleepMs(20);
+        }
+        Manifest m = new Manifest(String.join(",", mgmtd), members);
+        write(dir, m);
+        return m;
+    }
+
+    /** Starts one process from {@code config} (written to DIR/conf) and waits for its READY line. */
+    public static Member start(Path dir, NodeConfig config) throws IOException {
+        String name = config.role() + "-" + config.id();
+        Path conf = dir.resolve("conf").resolve(name + ".json");
+        Path log = dir.resolve("logs").resolve(name + ".log");
+        config.write(conf);
+        Files.deleteIfExists(log);
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), FsServerMain.class.getName(), conf.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        Process p = pb.start();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            String text = Files.exists(log) ? Files.readString(log) : "";
+            int at = text.indexOf("READY ");
+            if (at >= 0) {
+                String line = text.substring(at, text.indexOf('\n', at) < 0 ? text.length() : text.indexOf('\n', at));
+                String address = line.substring(line.lastIndexOf(' ') + 1).trim();
+                return new Member(config.role(), config.id(), p.pid(), address, conf.toString(), log.toString());
+            }
+            if (!p.isAlive() || System.nanoTime() > end) {
+                p.destroyForcibly();
+                throw new IllegalStateException(name + " did not start (exit " + (p.isAlive() ? "timeout" : p.exitValue())
+                        + "); log " + log + ":\n" + tail(text));
+            }
+            sleepMs(20);
+        }
+    }
+
+    /** Stops every process of the cluster at DIR and removes cluster.json; returns how many were running. */
+    public static int down(Path dir) throws IOException {
+        Manifest m = read(dir);
+        int stopped = 0;
+        for (Member p : m.processes()) {
+            var h = ProcessHandle.of(p.pid());
+            if (h.isPresent() && h.get().isAlive()) {
+                h.get().destroy();
+                stopped++;
+            }
+        }
+        for (Member p : m.processes()) {
+            ProcessHandle.of(p.pid()).ifPresent(h -> {
+                try {
+                    h.onExit().get(10, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    h.destroyForcibly();
+                }
+            });
+        }
+        Files.delete(manifestPath(dir));
+        return stopped;
+    }
+
+    private static String tail(String text) {
+        return text.length() > 4000 ? text.substring(text.length() - 4000) : text;
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void sleepMs(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+    }
+}
