@@ -8,6 +8,7 @@ import dev.flyer.cli.internal.LaunchCommand;
 import dev.flyer.cli.internal.DualPipeCommand;
 import dev.flyer.cli.internal.EpCommand;
 import dev.flyer.cli.internal.EplbCommand;
+import dev.flyer.cli.internal.FsCommand;
 import dev.flyer.cli.internal.GenerateCommand;
 import dev.flyer.cli.internal.ModelCommand;
 import dev.flyer.cli.internal.ProfileCommand;
@@ -27,7 +28,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "flyer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "DeepSeek's open infrastructure stack on the JVM.",
-        subcommands = {DemoCommand.class, LaunchCommand.class, DistCommand.class, EpCommand.class, DualPipeCommand.class, EplbCommand.class, ProfileCommand.class, ModelCommand.class, GenerateCommand.class, ServeCommand.class, ChatCommand.class, BenchCommand.class, SafetensorsCommand.class,
+        subcommands = {DemoCommand.class, LaunchCommand.class, DistCommand.class, EpCommand.class, FsCommand.class, DualPipeCommand.class, EplbCommand.class, ProfileCommand.class, ModelCommand.class, GenerateCommand.class, ServeCommand.class, ChatCommand.class, BenchCommand.class, SafetensorsCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
@@ -44,7 +45,8 @@ public final class Main implements Runnable {
         BenchCommand.Jmh.configure(cli.getSubcommands().get("launch"));
         cli.setExecutionExceptionHandler((error, commandLine, parseResult) -> {
             if (error instanceof IllegalArgumentException || error instanceof IOException
-                    || error instanceof IllegalStateException) {
+                    || error instanceof IllegalStateException || error instanceof dev.flyer.fs.meta.FsException
+                    || error instanceof dev.flyer.fs.rpc.RpcException) {
                 commandLine.getErr().println("flyer: error: " + error.getMessage());
                 return 1;
             }

@@ -36,7 +36,8 @@ class MainTest {
         assertThat(version.out()).startsWith("flyer ").contains("Java 25");
         for (String[] args : new String[][] {{"--help"}, {"demo", "--help"}, {"bench", "--help"},
             {"bench", "machine", "--help"}, {"bench", "numerics", "--help"}, {"bench", "jmh", "--help"},
-            {"safetensors", "--help"}, {"generate", "--help"}, {"model", "init", "--help"}, {"bench", "mla", "--help"}, {"serve", "--help"}, {"chat", "--help"}}) {
+            {"safetensors", "--help"}, {"generate", "--help"}, {"model", "init", "--help"}, {"bench", "mla", "--help"}, {"serve", "--help"}, {"chat", "--help"},
+            {"fs", "--help"}, {"fs", "up", "--help"}, {"fs", "put", "--help"}, {"fs", "storage", "--help"}}) {
             Result r = run(args);
             assertThat(r.status()).as(String.join(" ", args)).isZero();
             assertThat(r.out()).as(String.join(" ", args)).contains("Usage: flyer");
@@ -230,5 +231,41 @@ class MainTest {
         assertThat(bad.err()).contains("token 9999 at 2 is outside the vocabulary of 512");
         assertThat(run("model", "init", "--preset", "gpt", "--out", model.toString()).err())
                 .contains("preset must be tiny-v3, tiny-v2lite or v2lite-shaped, got gpt");
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 180, unit = java.util.concurrent.TimeUnit.SECONDS)
+    void fsUpPutGetLsMvRmDown(@TempDir Path dir) throws Exception {
+        Path cluster = dir.resolve("cluster");
+        String d = cluster.toString();
+        Result up = run("fs", "up", "--dir", d, "--nodes", "2", "--targets-per-node", "1", "--replicas", "2",
+                "--heartbeat-ms", "100", "--failure-ms", "1000");
+        try {
+            assertThat(up.status()).as(up.err()).isZero();
+            assertThat(up.out()).contains("cluster up:").contains("storage").contains("meta");
+            assertThat(Files.readString(cluster.resolve("cluster.json"))).contains("\"role\" : \"mgmtd\"").contains("\"pid\"");
+            byte[] data = new byte[3_000_000];
+            new java.util.Random(3).nextBytes(data);
+            Path local = dir.resolve("in.bin");
+            Files.write(local, data);
+            assertThat(run("fs", "mkdir", "-p", "/a/b", "--dir", d).status()).isZero();
+            assertThat(run("fs", "put", local.toString(), "/a/b/f", "--dir", d).status()).isZero();
+            assertThat(run("fs", "ls", "-l", "/a/b", "--dir", d).out()).contains("3000000").contains("f");
+            assertThat(run("fs", "mv", "/a/b/f", "/a/g", "--dir", d).status()).isZero();
+            Path back = dir.resolve("out.bin");
+            assertThat(run("fs", "get", "/a/g", back.toString(), "--dir", d).status()).isZero();
+            assertThat(Files.readAllBytes(back)).isEqualTo(data);
+            assertThat(run("fs", "chains", "--dir", d).out()).contains("SERVING");
+            assertThat(run("fs", "df", "--dir", d).out()).contains("total 6000000 bytes");
+            Result missing = run("fs", "cat", "/nope", "--dir", d);
+            assertThat(missing.status()).isEqualTo(1);
+            assertThat(missing.err()).contains("flyer: error: ENOENT: /nope");
+            assertThat(run("fs", "rm", "/a", "--dir", d).err()).contains("EISDIR");
+            assertThat(run("fs", "rm", "-r", "/a", "--dir", d).status()).isZero();
+            assertThat(run("fs", "ls", "/", "--dir", d).out()).isEmpty();
+        } finally {
+            Result down = run("fs", "down", "--dir", d);
+            assertThat(down.out()).contains("stopped 6 processes");
+        }
     }
 }

@@ -69,7 +69,9 @@ public final class MetaService {
                     return rpc.call(method, body, parse, timeoutNs);
                 } catch (RpcException e) {
                     if (e.domain().equals("fs")) {
-                        throw new FsException(FsException.Code.valueOf(e.code()), e.detail());
+                        FsException.Code code = FsException.Code.valueOf(e.code());
+                        String detail = e.detail();
+                        throw new FsException(code, detail.startsWith(code.errno + ": ") ? detail.substring(code.errno.length() + 2) : detail);
                     }
                     throw new FsException(FsException.Code.UNAVAILABLE, "meta server " + address + ": " + e.getMessage());
                 }

@@ -135,6 +135,7 @@ public final class ClusterManager implements AutoCloseable {
             chains.add(new Chain(c + 1, 1, all.subList(c * replicas, (c + 1) * replicas)));
         }
         publish(Map.of(), routing.nodeAddresses(), routing.metaAddresses(), chains);
+        primarySinceNs = System.nanoTime(); // nodes get one failure timeout to report on the new table
         return routing;
     }
 

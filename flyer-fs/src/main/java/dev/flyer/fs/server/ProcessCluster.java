@@ -75,19 +75,18 @@ public final class ProcessCluster {
                     heartbeatMs, failureMs, 0, false)));
         }
         MgmtdClient client = new MgmtdClient(mgmtd, TimeUnit.SECONDS.toNanos(5), TimeUnit.SECONDS.toNanos(60));
-        client.initChains(nodes, targetsPerNode, replicas);
+        List<NodeConfig> rest = new ArrayList<>();
         for (int n = 1; n <= nodes; n++) {
-            progress.accept("storage node " + n);
             List<String> targets = new ArrayList<>();
             for (int t = 0; t < targetsPerNode; t++) {
                 targets.add(dir.resolve("storage").resolve("node-" + n).resolve("target-" + t).toString());
             }
-            members.add(start(dir, new NodeConfig("storage", n, "127.0.0.1", 0, null, targets, null, mgmtd,
-                    heartbeatMs, failureMs, 0, false)));
+            rest.add(new NodeConfig("storage", n, "127.0.0.1", 0, null, targets, null, mgmtd, heartbeatMs, failureMs, 0, false));
         }
-        progress.accept("metadata server");
-        members.add(start(dir, new NodeConfig("meta", 1, "127.0.0.1", 0, null, null, kv, mgmtd, heartbeatMs, failureMs,
-                failureMs, false)));
+        rest.add(new NodeConfig("meta", 1, "127.0.0.1", 0, null, null, kv, mgmtd, heartbeatMs, failureMs, failureMs, false));
+        progress.accept(nodes + " storage nodes and the metadata server");
+        members.addAll(startAll(dir, rest));
+        client.initChains(nodes, targetsPerNode, replicas); // after the nodes run, so none starts out as failed
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (client.refresh().nodeAddresses().size() < nodes || client.routing().metaAddresses().isEmpty()) {
             if (System.nanoTime() > end) {
@@ -98,6 +97,29 @@ public final class ProcessCluster {
         Manifest m = new Manifest(String.join(",", mgmtd), members);
         write(dir, m);
         return m;
+    }
+
+    /** Starts several processes at once (JVM start-up dominates) and waits for all of them. */
+    public static List<Member> startAll(Path dir, List<NodeConfig> configs) throws IOException {
+        try (var ex = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            List<java.util.concurrent.Future<Member>> fs = new ArrayList<>();
+            for (NodeConfig c : configs) {
+                fs.add(ex.submit(() -> start(dir, c)));
+            }
+            List<Member> out = new ArrayList<>();
+            for (var f : fs) {
+                out.add(f.get());
+            }
+            return out;
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
     }
 
     /** Starts one process from {@code config} (written to DIR/conf) and waits for its READY line. */

@@ -76,7 +76,9 @@ public final class StorageService {
                     return rpc.call(method, body, parse, timeoutNs);
                 } catch (RpcException e) {
                     if (e.domain().equals("storage")) {
-                        throw new StorageException(StorageException.Code.valueOf(e.code()), e.detail());
+                        StorageException.Code code = StorageException.Code.valueOf(e.code());
+                        String detail = e.detail();
+                        throw new StorageException(code, detail.startsWith(code + ": ") ? detail.substring(code.name().length() + 2) : detail);
                     }
                     throw new StorageException(StorageException.Code.TIMEOUT, "storage at " + address + ": " + e.getMessage());
                 }
