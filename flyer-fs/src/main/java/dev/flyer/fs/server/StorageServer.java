@@ -131,6 +131,9 @@ public final class StorageServer implements AutoCloseable {
                 lastHeartbeatNs = System.nanoTime();
                 node.fence(false);
                 startSyncs(r);
+                if (node.corruptChunks() > 0) {
+                    node.repairCorrupt();
+                }
             }
         } catch (RuntimeException e) {
             if (System.nanoTime() - lastHeartbeatNs > timing.failureTimeoutNs() / 2) {

@@ -250,6 +250,20 @@ public final class ChunkEngine implements AutoCloseable {
         lock.lock();
         try {
             ChunkMeta old = cache.get(id);
+            if (old != null && old.committedVersion() == version && !old.hasPending()) {
+                // same version (a repair): swap the file atomically so a reader never sees the chunk missing
+                Path tmp = dataFile(id, version).resolveSibling(id.index() + "." + version + ".repair");
+                writeFile(tmp, content);
+                try {
+                    Files.move(tmp, dataFile(id, version), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                } catch (IOException e) {
+                    throw new StorageException(Code.IO_ERROR, "replacing chunk " + id + ": " + e.getMessage());
+                }
+                ChunkMeta next = new ChunkMeta(id, version, 0, chainVersion, content.length, crcs(content), 0, new int[0]);
+                persist(next);
+                return next;
+            }
             if (old != null && old.committedVersion() == version) { // the old file must not be overwritten in place
                 remove(id);
                 old = null;

@@ -32,6 +32,8 @@ public final class StorageNode implements StorageApi, AutoCloseable {
 
     private record ClientChunk(long clientId, ChunkId chunk) {}
 
+    private record ChunkRef(long targetId, ChunkId chunk) {}
+
     private final int nodeId;
     private final Map<Long, ChunkEngine> targets;
     private final Supplier<RoutingInfo> routing;
@@ -39,6 +41,7 @@ public final class StorageNode implements StorageApi, AutoCloseable {
     private final long forwardDeadlineNs;
     private final Map<ClientChunk, Applied> applied = new ConcurrentHashMap<>();
     private final Map<Long, LocalState> localStates = new ConcurrentHashMap<>();
+    private final java.util.Set<ChunkRef> corrupt = ConcurrentHashMap.newKeySet();
     private volatile boolean fenced;
 
     /**
@@ -167,7 +170,76 @@ public final class StorageNode implements StorageApi, AutoCloseable {
         if (!serving) {
             throw new StorageException(Code.TARGET_NOT_SERVING, "target " + targetId + " is not serving reads");
         }
-        return engine.read(chunk, offset, length, relaxed);
+        try {
+            return engine.read(chunk, offset, length, relaxed);
+        } catch (StorageException e) {
+            if (e.code() == Code.CHECKSUM_MISMATCH) {
+                corrupt.add(new ChunkRef(targetId, chunk));
+            }
+            throw e;
+        }
+    }
+
+    /** Chunks found corrupt and not yet repaired. */
+    public int corruptChunks() {
+        return corrupt.size();
+    }
+
+    /**
+     * Repairs chunks whose checksum failed: a one-chunk re-sync pulled from another serving replica
+     * holding the same committed version, swapped in under the chunk's lock. Returns how many
+     * were repaired; the rest wait for a later round (a write in flight, no healthy replica).
+     */
+    public int repairCorrupt() {
+        int repaired = 0;
+        for (ChunkRef ref : corrupt) {
+            ChunkEngine engine = targets.get(ref.targetId());
+            RoutingInfo r = routing.get();
+            for (Chain c : r.chains().values()) {
+                if (c.target(ref.targetId()).isEmpty()) {
+                    continue;
+                }
+                for (ChainTarget other : c.readTargets()) {
+                    if (other.targetId() != ref.targetId() && tryRepair(engine, ref, other)) {
+                        break;
+                    }
+                }
+            }
+            if (!corrupt.contains(ref)) {
+                repaired++;
+            }
+        }
+        return repaired;
+    }
+
+    private boolean tryRepair(ChunkEngine engine, ChunkRef ref, ChainTarget from) {
+        if (!corrupt.contains(ref)) {
+            return true;
+        }
+        try {
+            StorageApi peer = peers.apply(from.nodeId());
+            ChunkMeta theirs = peer.chunkMetas(from.targetId(), ref.chunk().inode()).stream()
+                    .filter(m -> m.id().equals(ref.chunk())).findFirst().orElse(null);
+            if (theirs == null || theirs.hasPending()) {
+                return false;
+            }
+            byte[] content = peer.read(from.targetId(), ref.chunk(), 0, Integer.MAX_VALUE, false);
+            ReentrantLock lock = engine.lock(ref.chunk());
+            lock.lock();
+            try {
+                ChunkMeta mine = engine.meta(ref.chunk());
+                if (mine != null && !mine.hasPending() && mine.committedVersion() == theirs.committedVersion()) {
+                    engine.replace(ref.chunk(), theirs.committedVersion(), theirs.chainVersion(), content);
+                    corrupt.remove(ref);
+                    return true;
+                }
+            } finally {
+                lock.unlock();
+            }
+        } catch (RuntimeException e) {
+            // that replica could not help now; another may, or a later round
+        }
+        return false;
     }
 
     @Override

@@ -158,6 +158,50 @@ class ReplicationTest {
         }
     }
 
+    /** 3FS #345: the tail commits, then dies before its acknowledgement arrives. */
+    @Test
+    void theTailCommitsAndDiesBeforeAcknowledging() {
+        try (ChainFixture f = new ChainFixture(dir, 3, TimeUnit.SECONDS.toNanos(10))) {
+            ChunkId chunk = new ChunkId(4, 0);
+            f.write(1, 1, chunk, 0, "v1".getBytes());
+            AtomicBoolean tailDead = new AtomicBoolean();
+            f.wire = n -> n != 2 ? f.nodes.get(n) : new Forwarding(f.nodes.get(2)) {
+                @Override
+                public ChunkMeta write(WriteRequest r) {
+                    if (tailDead.get()) {
+                        throw new StorageException(StorageException.Code.TIMEOUT, "node 2 is dead");
+                    }
+                    super.write(r); // committed on the tail ...
+                    tailDead.set(true); // ... which dies before its acknowledgement leaves
+                    Thread.ofVirtual().start(() -> { // the manager notices and takes it out
+                        f.down.put(3L, dev.flyer.fs.chain.LocalState.OFFLINE);
+                        f.scan();
+                    });
+                    throw new StorageException(StorageException.Code.TIMEOUT, "reply lost: node 2 died");
+                }
+            };
+            ChunkMeta acked = f.write(1, 2, chunk, 0, "v2".getBytes());
+            assertThat(acked.committedVersion()).isEqualTo(2);
+            assertThat(f.chain().writeTargets()).extracting(ChainTarget::targetId).containsExactly(1L, 2L);
+            for (long t = 1; t <= 3; t++) {
+                assertThat(f.engine(t).meta(chunk).committedVersion()).as("target %d", t).isEqualTo(2);
+                assertThat(new String(f.engine(t).committedContent(chunk))).isEqualTo("v2");
+            }
+            // The dead tail returns. Same data version, but it committed under chain version 1 and the others
+            // under 2, so (as 3FS's transfer rule says) the chunk is sent once; then the chain moves on as one.
+            f.wire = f.nodes::get;
+            f.down.clear();
+            f.nodes.get(2).setLocalState(3, dev.flyer.fs.chain.LocalState.ONLINE);
+            assertThat(f.scan().target(3).orElseThrow().state()).isEqualTo(PublicState.SYNCING);
+            assertThat(ChainSyncer.sync(f.engine(2), 2, f.chain(), f.wire)).containsExactly(1, 0);
+            f.scan();
+            assertThat(f.write(1, 3, chunk, 0, "v3".getBytes()).committedVersion()).isEqualTo(3);
+            for (long t = 1; t <= 3; t++) {
+                assertThat(new String(f.engine(t).committedContent(chunk))).isEqualTo("v3");
+            }
+        }
+    }
+
     @Test
     void writesToAStaleChainVersionOrANonHeadAreRefused() {
         try (ChainFixture f = new ChainFixture(dir, 2, TimeUnit.SECONDS.toNanos(5))) {
