@@ -19,7 +19,7 @@ import picocli.CommandLine.Parameters;
 /** {@code flyer bench ...}: benchmarks that print each figure beside its peer and the machine's limit. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: each figure beside its peer (same run) and the machine's limit.",
-        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class, BenchCommand.Dist.class, BenchCommand.Ep.class, BenchCommand.GemmCmd.class, BenchCommand.MlaCmd.class, BenchCommand.ServeCmd.class,
+        subcommands = {BenchCommand.Machine.class, BenchCommand.Numerics.class, BenchCommand.Eplb.class, BenchCommand.Dist.class, BenchCommand.Ep.class, BenchCommand.Fs.class, BenchCommand.GemmCmd.class, BenchCommand.MlaCmd.class, BenchCommand.ServeCmd.class,
             BenchCommand.Jmh.class})
 public final class BenchCommand extends CommandGroup {
 
@@ -120,6 +120,27 @@ public final class BenchCommand extends CommandGroup {
             return common.run("bench ep", EpBench.steps(o), p -> {
                 try {
                     return EpBench.run(o, p);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+    }
+
+    @Command(name = "fs", mixinStandardHelpOptions = true,
+            description = {"Flyer fs (a local cluster of processes) vs the local file system on the same workloads:",
+                "sequential write/read (replication 1 and 3), random 4 KiB/64 KiB reads, create/stat/rename/unlink."})
+    static final class Fs implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        Common common = new Common();
+
+        @Override
+        public Integer call() throws IOException {
+            dev.flyer.bench.FsBench.Options o = common.quick ? dev.flyer.bench.FsBench.Options.quick()
+                    : dev.flyer.bench.FsBench.Options.defaults();
+            return common.run("bench fs", dev.flyer.bench.FsBench.steps(), p -> {
+                try {
+                    return dev.flyer.bench.FsBench.run(o, p);
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }

@@ -37,6 +37,8 @@ public final class StorageClient {
     private final long callTimeoutNs;
     private final long clientId;
     private final AtomicLong seq = new AtomicLong();
+    private final AtomicLong retries = new AtomicLong();
+    private volatile String lastRetryReason = "";
     private final Map<String, StorageApi> apis = new ConcurrentHashMap<>();
 
     public StorageClient(MgmtdClient mgmtd, long deadlineNs, long callTimeoutNs, long clientId) {
@@ -80,6 +82,8 @@ public final class StorageClient {
             } catch (RuntimeException e) {
                 last = e;
             }
+            retries.incrementAndGet();
+            lastRetryReason = String.valueOf(last.getMessage());
             if (System.nanoTime() > end) {
                 throw new FsException(FsException.Code.UNAVAILABLE, "cluster unavailable: " + what + " on chain " + chainId
                         + " failed for " + TimeUnit.NANOSECONDS.toMillis(deadlineNs) + " ms; last error: " + last.getMessage());
@@ -92,6 +96,16 @@ public final class StorageClient {
                 // keep the cached routing; the loop retries until the deadline
             }
         }
+    }
+
+    /** Attempts that failed and were retried since this client started (failovers, stale routing). */
+    public long retries() {
+        return retries.get();
+    }
+
+    /** Why the last retry happened. */
+    public String lastRetryReason() {
+        return lastRetryReason;
     }
 
     /** Writes [offset, offset + data.length) of a chunk through its chain; returns the committed metadata. */

@@ -92,6 +92,19 @@ public final class RpcClient {
         }
     }
 
+    /** Sends a request and does not wait: its response, if any, is dropped (e.g. releasing server state). */
+    public void send(int method, Consumer<MessageWriter> body, long timeoutNs) {
+        Channel ch = connect(timeoutNs);
+        ByteBuf out = Frames.start(ByteBufAllocator.DEFAULT, 64);
+        try {
+            body.accept(new MessageWriter(out));
+        } catch (RuntimeException e) {
+            out.release();
+            throw e;
+        }
+        ch.writeAndFlush(Frames.seal(out, Frames.REQUEST, method, IDS.incrementAndGet()));
+    }
+
     private Channel connect(long timeoutNs) {
         Channel ch = channel;
         if (ch != null && ch.isActive()) {

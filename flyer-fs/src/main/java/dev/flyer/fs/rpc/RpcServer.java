@@ -32,6 +32,7 @@ public final class RpcServer implements AutoCloseable {
     }
 
     private final Map<Integer, Handler> handlers = new ConcurrentHashMap<>();
+    private final java.util.Set<Integer> inline = ConcurrentHashMap.newKeySet();
     private final List<RpcErrorMapper> mappers = new CopyOnWriteArrayList<>();
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     private Channel channel;
@@ -40,6 +41,16 @@ public final class RpcServer implements AutoCloseable {
         if (handlers.putIfAbsent(method, h) != null) {
             throw new IllegalStateException("method " + method + " already has a handler");
         }
+        return this;
+    }
+
+    /**
+     * Like {@link #handle}, but the handler runs on the I/O thread that read the request: for short
+     * handlers that never block (no RPC, no lock held across I/O), it saves two thread hand-offs.
+     */
+    public RpcServer handleInline(int method, Handler h) {
+        handle(method, h);
+        inline.add(method);
         return this;
     }
 
@@ -84,7 +95,7 @@ public final class RpcServer implements AutoCloseable {
                 return;
             }
             ByteBuf body = frame.retainedSlice(Frames.HEADER, length);
-            workers.execute(() -> {
+            Runnable task = () -> {
                 try {
                     Handler h = handlers.get(method);
                     if (h == null) {
@@ -104,7 +115,12 @@ public final class RpcServer implements AutoCloseable {
                 } finally {
                     body.release();
                 }
-            });
+            };
+            if (inline.contains(method)) {
+                task.run();
+            } else {
+                workers.execute(task);
+            }
         }
 
         @Override

@@ -27,8 +27,8 @@ public final class StorageService {
     public static void register(StorageApi api, RpcServer rpc) {
         rpc.errors(t -> t instanceof StorageException s ? new String[] {"storage", s.code().name()} : null);
         rpc.handle(WRITE, (req, resp) -> writeMeta(resp, api.write(readWrite(req))));
-        rpc.handle(READ, (req, resp) -> resp.putBytes(api.read(req.getLong(), chunk(req), req.getInt(), req.getInt(), req.getBool())));
-        rpc.handle(METAS, (req, resp) -> {
+        rpc.handleInline(READ, (req, resp) -> resp.putBytes(api.read(req.getLong(), chunk(req), req.getInt(), req.getInt(), req.getBool())));
+        rpc.handleInline(METAS, (req, resp) -> {
             List<ChunkMeta> metas = api.chunkMetas(req.getLong(), req.getLong());
             resp.putInt(metas.size());
             metas.forEach(m -> writeMeta(resp, m));

@@ -22,7 +22,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * Serves a {@link KvEngine} over RPC (the role FoundationDB's servers play for 3FS): transactions
  * live on the server, named by id, and are cancelled after {@code idleNs} without a call. Every
  * request first applies the client's buffered writes and conflict ranges, so a transaction costs
- * one round trip per read plus one for the commit. Used through {@link RemoteKvEngine}.
+ * one round trip per read plus one for the commit. A client names its transactions and sends
+ * BEGIN without waiting (one connection keeps requests in order, and BEGIN runs on the I/O thread),
+ * so the snapshot is taken when the transaction is created at no round-trip cost; reads also run
+ * on the I/O thread. Used through {@link RemoteKvEngine}.
  */
 public final class KvServer implements AutoCloseable {
     static final int BEGIN = 100;
@@ -40,7 +43,6 @@ public final class KvServer implements AutoCloseable {
 
     private final KvEngine engine;
     private final Map<Long, Open> open = new ConcurrentHashMap<>();
-    private final AtomicLong ids = new AtomicLong();
     private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "flyer-kv-reaper");
         t.setDaemon(true);
@@ -50,21 +52,19 @@ public final class KvServer implements AutoCloseable {
     public KvServer(KvEngine engine, RpcServer rpc, long idleNs) {
         this.engine = engine;
         rpc.errors(KvServer::mapError);
-        rpc.handle(BEGIN, (req, resp) -> {
-            boolean readOnly = req.getBool();
-            ReadOnlyTransaction t = readOnly ? engine.readOnly() : engine.readWrite();
-            long id = ids.incrementAndGet();
-            open.put(id, new Open(t, new AtomicLong(System.nanoTime())));
-            resp.putLong(id).putLong(t.readVersion());
+        rpc.handleInline(BEGIN, (req, resp) -> {
+            long id = req.getLong();
+            begin(id, req.getBool());
+            resp.putLong(open.get(id).txn.readVersion());
         });
-        rpc.handle(GET, (req, resp) -> {
-            ReadOnlyTransaction t = txn(req);
+        rpc.handleInline(GET, (req, resp) -> {
+            ReadOnlyTransaction t = txn(req, resp);
             boolean snapshot = req.getBool();
             byte[] key = req.getBytes();
             resp.putBytes((snapshot ? t.snapshotGet(key) : t.get(key)).orElse(null));
         });
-        rpc.handle(RANGE, (req, resp) -> {
-            ReadOnlyTransaction t = txn(req);
+        rpc.handleInline(RANGE, (req, resp) -> {
+            ReadOnlyTransaction t = txn(req, resp);
             boolean snapshot = req.getBool();
             KeySelector b = new KeySelector(req.getBytes(), req.getBool());
             KeySelector e = new KeySelector(req.getBytes(), req.getBool());
@@ -83,23 +83,34 @@ public final class KvServer implements AutoCloseable {
                 resp.putLong(t.commit());
             }
         });
-        rpc.handle(CANCEL, (req, resp) -> {
+        rpc.handleInline(CANCEL, (req, resp) -> {
             Open o = open.remove(req.getLong());
             if (o != null) {
                 o.txn.close();
             }
         });
-        rpc.handle(VERSION, (req, resp) -> resp.putLong(engine.committedVersion()));
+        rpc.handleInline(VERSION, (req, resp) -> resp.putLong(engine.committedVersion()));
         reaper.scheduleWithFixedDelay(() -> reap(idleNs), idleNs, idleNs / 2 + 1, TimeUnit.NANOSECONDS);
     }
 
-    private ReadOnlyTransaction txn(MessageReader req) {
+    /** Begins a transaction under the client's id (clients send BEGIN without waiting; requests on one connection stay in order). */
+    private void begin(long id, boolean readOnly) {
+        ReadOnlyTransaction t = readOnly ? engine.readOnly() : engine.readWrite();
+        if (open.putIfAbsent(id, new Open(t, new AtomicLong(System.nanoTime()))) != null) {
+            t.close();
+            throw new KvException("transaction id " + id + " is already in use", false);
+        }
+    }
+
+    /** The request's transaction; the response starts with its read version. */
+    private ReadOnlyTransaction txn(MessageReader req, MessageWriter resp) {
         long id = req.getLong();
         Open o = open.get(id);
         if (o == null) {
             throw new KvConflictException("transaction " + id + " expired on the server");
         }
         o.lastUseNs.set(System.nanoTime());
+        resp.putLong(o.txn.readVersion());
         if (o.txn instanceof Transaction t) {
             apply(t, req);
         } else {

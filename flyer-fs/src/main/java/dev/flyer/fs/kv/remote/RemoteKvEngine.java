@@ -48,8 +48,13 @@ public final class RemoteKvEngine implements KvEngine {
     }
 
     private RemoteTransaction begin(boolean readOnly) {
-        long[] idVersion = call(KvServer.BEGIN, w -> w.putBool(readOnly), r -> new long[] {r.getLong(), r.getLong()}, false);
-        return new RemoteTransaction(idVersion[0], idVersion[1], readOnly);
+        long id = java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1;
+        try {
+            rpc.send(KvServer.BEGIN, w -> w.putLong(id).putBool(readOnly), timeoutNs);
+        } catch (RpcException e) {
+            throw new KvException("KV service at " + rpc.address() + " unavailable: " + e.getMessage(), true);
+        }
+        return new RemoteTransaction(id, readOnly);
     }
 
     @Override
@@ -88,20 +93,27 @@ public final class RemoteKvEngine implements KvEngine {
 
     private final class RemoteTransaction implements Transaction {
         private final long id;
-        private final long readVersion;
         private final boolean readOnly;
         private final List<Object[]> buffered = new ArrayList<>();
+        private long readVersion = -1;
         private boolean done;
 
-        RemoteTransaction(long id, long readVersion, boolean readOnly) {
+        RemoteTransaction(long id, boolean readOnly) {
             this.id = id;
-            this.readVersion = readVersion;
             this.readOnly = readOnly;
         }
 
+        /** Known from the first read's reply; asked for when nothing was read yet. */
         @Override
         public long readVersion() {
+            if (readVersion < 0) {
+                get(new byte[] {0}, true);
+            }
             return readVersion;
+        }
+
+        private void started(MessageReader r) {
+            readVersion = r.getLong();
         }
 
         private void header(MessageWriter w) {
@@ -117,7 +129,10 @@ public final class RemoteKvEngine implements KvEngine {
             return Optional.ofNullable(call(KvServer.GET, w -> {
                 header(w);
                 w.putBool(snapshot).putBytes(key);
-            }, MessageReader::getBytes, false));
+            }, r -> {
+                started(r);
+                return r.getBytes();
+            }, false));
         }
 
         private RangeResult range(KeySelector b, KeySelector e, int limit, boolean snapshot) {
@@ -126,6 +141,7 @@ public final class RemoteKvEngine implements KvEngine {
                 header(w);
                 w.putBool(snapshot).putBytes(b.key()).putBool(b.inclusive()).putBytes(e.key()).putBool(e.inclusive()).putInt(limit);
             }, r -> {
+                started(r);
                 boolean more = r.getBool();
                 return new RangeResult(r.getList(x -> new KeyValue(x.getBytes(), x.getBytes())), more);
             }, false);
@@ -196,7 +212,7 @@ public final class RemoteKvEngine implements KvEngine {
             if (!done) {
                 done = true;
                 try {
-                    rpc.call(KvServer.CANCEL, w -> w.putLong(id), r -> null, timeoutNs);
+                    rpc.send(KvServer.CANCEL, w -> w.putLong(id), timeoutNs);
                 } catch (RpcException ignored) {
                     // the server reaps idle transactions anyway
                 }

@@ -1,0 +1,265 @@
+package dev.flyer.bench;
+
+import dev.flyer.fs.client.FsClient;
+import dev.flyer.fs.client.FsFile;
+import dev.flyer.fs.server.ProcessCluster;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * {@code flyer bench fs}: a local Flyer fs cluster of real processes ({@code fs up}: KV, two
+ * managers, a metadata server, 3 storage nodes x 2 targets) against the same workloads run
+ * directly on the local file system in the same directory tree (the raw limit): sequential 1 MiB
+ * writes and reads (replication 1 and 3), random 4 KiB and 64 KiB reads, and metadata operations
+ * (create, stat, rename, unlink). Every workload uses the same number of client threads on both
+ * sides; neither side fsyncs data; the page cache is warm for reads on both sides.
+ */
+public final class FsBench {
+    /** Sizes of one run. */
+    public record Options(int threads, int fileMiB, int randomOps, int metaOps) {
+        public static Options defaults() {
+            return new Options(4, 64, 20_000, 4_000);
+        }
+
+        public static Options quick() {
+            return new Options(4, 16, 2_000, 800);
+        }
+    }
+
+    private FsBench() {}
+
+    public static int steps() {
+        return 4;
+    }
+
+    private interface Work {
+        void run(int thread) throws Exception;
+    }
+
+    /** Runs {@code work} on {@code threads} threads and returns the wall seconds. */
+    static double timed(int threads, Work work) {
+        try (ExecutorService ex = Executors.newFixedThreadPool(threads)) {
+            List<Future<?>> fs = new ArrayList<>();
+            long t0 = System.nanoTime();
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                fs.add(ex.submit(() -> {
+                    work.run(id);
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+            return (System.nanoTime() - t0) / 1e9;
+        } catch (Exception e) {
+            throw new IllegalStateException("bench workload failed: " + e, e);
+        }
+    }
+
+    public static BenchReport run(Options o, Progress progress) throws IOException {
+        BenchReport report = new BenchReport("flyer bench fs (" + o.threads() + " client threads, " + o.fileMiB()
+                + " MiB per thread, 1 MiB chunks; peer = the same workload on the local file system = the raw limit)");
+        Path base = Files.createTempDirectory("flyer-bench-fs");
+        try {
+            progress.step("raw local file system");
+            Raw raw = Raw.run(base.resolve("raw"), o);
+            progress.done();
+            for (int replicas : new int[] {1, 3}) {
+                progress.step("flyer fs, replication " + replicas);
+                Path dir = base.resolve("cluster-r" + replicas);
+                ProcessCluster.Manifest m = ProcessCluster.up(dir, 3, 2, replicas, 500, 5000, s -> { });
+                try (FsClient c = FsClient.connect(m.mgmtd(), TimeUnit.SECONDS.toNanos(60))) {
+                    rows(report, c, o, raw, replicas);
+                } finally {
+                    ProcessCluster.down(dir);
+                }
+                progress.done();
+            }
+            progress.step("done");
+            progress.done();
+        } finally {
+            deleteTree(base);
+        }
+        report.note("goals (issue #7): sequential and random reads >= 80 % of raw; replicated (3) writes >= 30 % of raw "
+                + "(three copies on one disk); stat >= 20,000/s");
+        report.note("every process shares this machine's " + Runtime.getRuntime().availableProcessors()
+                + " cores with the client: KV, 2 managers, meta, 3 storage JVMs");
+        return report;
+    }
+
+    private static void rows(BenchReport report, FsClient c, Options o, Raw raw, int r) {
+        long bytes = (long) o.threads() * o.fileMiB() << 20;
+        byte[] block = new byte[1 << 20];
+        new SplittableRandom(1).nextBytes(block);
+        c.mkdirs("/bench");
+        double w = timed(o.threads(), t -> {
+            try (FsFile f = c.create("/bench/seq-" + t, 0)) {
+                for (int i = 0; i < o.fileMiB(); i++) {
+                    f.write((long) i << 20, block, 0, block.length);
+                }
+            }
+        });
+        report.add(new BenchRow("seq write r=" + r, "MB/s", bytes / w / 1e6, raw.writeMBs, "local fs", Double.NaN));
+        double rd = timed(o.threads(), t -> {
+            byte[] buf = new byte[1 << 20];
+            try (FsFile f = c.open("/bench/seq-" + t, false)) {
+                for (int i = 0; i < o.fileMiB(); i++) {
+                    f.read((long) i << 20, buf, 0, buf.length);
+                }
+            }
+        });
+        report.add(new BenchRow("seq read r=" + r, "MB/s", bytes / rd / 1e6, raw.readMBs, "local fs", Double.NaN));
+        for (int size : new int[] {4096, 65536}) {
+            double s = timed(o.threads(), t -> {
+                SplittableRandom rnd = new SplittableRandom(t);
+                byte[] buf = new byte[size];
+                FsFile[] files = new FsFile[o.threads()];
+                for (int i = 0; i < files.length; i++) {
+                    files[i] = c.open("/bench/seq-" + i, false);
+                }
+                long blocks = ((long) o.fileMiB() << 20) / size;
+                for (int i = 0; i < o.randomOps() / o.threads(); i++) {
+                    files[rnd.nextInt(files.length)].read(rnd.nextLong(blocks) * size, buf, 0, size);
+                }
+            });
+            report.add(new BenchRow("random " + size / 1024 + " KiB read r=" + r, "IOPS", o.randomOps() / s,
+                    size == 4096 ? raw.rand4kIops : raw.rand64kIops, "local fs", Double.NaN));
+        }
+        if (r == 1) {
+            int per = o.metaOps() / o.threads();
+            for (int t = 0; t < o.threads(); t++) {
+                c.mkdirs("/meta/t" + t);
+            }
+            double create = timed(o.threads(), t -> {
+                for (int i = 0; i < per; i++) {
+                    c.create("/meta/t" + t + "/f" + i, 0).close();
+                }
+            });
+            double stat = timed(o.threads(), t -> {
+                for (int k = 0; k < 3; k++) {
+                    for (int i = 0; i < per; i++) {
+                        c.stat("/meta/t" + t + "/f" + i);
+                    }
+                }
+            });
+            double rename = timed(o.threads(), t -> {
+                for (int i = 0; i < per; i++) {
+                    c.rename("/meta/t" + t + "/f" + i, "/meta/t" + t + "/g" + i);
+                }
+            });
+            double unlink = timed(o.threads(), t -> {
+                for (int i = 0; i < per; i++) {
+                    c.unlink("/meta/t" + t + "/g" + i);
+                }
+            });
+            int n = per * o.threads();
+            report.add(new BenchRow("create", "ops/s", n / create, raw.createOps, "local fs", Double.NaN));
+            report.add(new BenchRow("stat", "ops/s", 3 * n / stat, raw.statOps, "local fs", Double.NaN));
+            report.add(new BenchRow("rename", "ops/s", n / rename, raw.renameOps, "local fs", Double.NaN));
+            report.add(new BenchRow("unlink", "ops/s", n / unlink, raw.unlinkOps, "local fs", Double.NaN));
+        }
+    }
+
+    /** The same workloads on the local file system. */
+    private record Raw(double writeMBs, double readMBs, double rand4kIops, double rand64kIops, double createOps,
+            double statOps, double renameOps, double unlinkOps) {
+        static Raw run(Path dir, Options o) throws IOException {
+            Files.createDirectories(dir);
+            long bytes = (long) o.threads() * o.fileMiB() << 20;
+            byte[] block = new byte[1 << 20];
+            new SplittableRandom(1).nextBytes(block);
+            double w = timed(o.threads(), t -> {
+                try (FileChannel ch = FileChannel.open(dir.resolve("seq-" + t), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                    for (int i = 0; i < o.fileMiB(); i++) {
+                        ch.write(ByteBuffer.wrap(block), (long) i << 20);
+                    }
+                }
+            });
+            double rd = timed(o.threads(), t -> {
+                ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+                try (FileChannel ch = FileChannel.open(dir.resolve("seq-" + t))) {
+                    for (int i = 0; i < o.fileMiB(); i++) {
+                        buf.clear();
+                        ch.read(buf, (long) i << 20);
+                    }
+                }
+            });
+            double[] rand = new double[2];
+            int[] sizes = {4096, 65536};
+            for (int k = 0; k < 2; k++) {
+                int size = sizes[k];
+                double s = timed(o.threads(), t -> {
+                    SplittableRandom rnd = new SplittableRandom(t);
+                    ByteBuffer buf = ByteBuffer.allocate(size);
+                    FileChannel[] chs = new FileChannel[o.threads()];
+                    for (int i = 0; i < chs.length; i++) {
+                        chs[i] = FileChannel.open(dir.resolve("seq-" + i));
+                    }
+                    long blocks = ((long) o.fileMiB() << 20) / size;
+                    for (int i = 0; i < o.randomOps() / o.threads(); i++) {
+                        buf.clear();
+                        chs[rnd.nextInt(chs.length)].read(buf, rnd.nextLong(blocks) * size);
+                    }
+                    for (FileChannel ch : chs) {
+                        ch.close();
+                    }
+                });
+                rand[k] = o.randomOps() / s;
+            }
+            int per = o.metaOps() / o.threads();
+            for (int t = 0; t < o.threads(); t++) {
+                Files.createDirectories(dir.resolve("meta/t" + t));
+            }
+            double create = timed(o.threads(), t -> {
+                for (int i = 0; i < per; i++) {
+                    Files.createFile(dir.resolve("meta/t" + t + "/f" + i));
+                }
+            });
+            double stat = timed(o.threads(), t -> {
+                for (int k = 0; k < 3; k++) {
+                    for (int i = 0; i < per; i++) {
+                        Files.readAttributes(dir.resolve("meta/t" + t + "/f" + i), BasicFileAttributes.class);
+                    }
+                }
+            });
+            double rename = timed(o.threads(), t -> {
+                for (int i = 0; i < per; i++) {
+                    Files.move(dir.resolve("meta/t" + t + "/f" + i), dir.resolve("meta/t" + t + "/g" + i));
+                }
+            });
+            double unlink = timed(o.threads(), t -> {
+                for (int i = 0; i < per; i++) {
+                    Files.delete(dir.resolve("meta/t" + t + "/g" + i));
+                }
+            });
+            int n = per * o.threads();
+            return new Raw(bytes / w / 1e6, bytes / rd / 1e6, rand[0], rand[1], n / create, 3 * n / stat, n / rename, n / unlink);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
