@@ -120,6 +120,7 @@ public final class RpcClient {
             }
             Bootstrap b = new Bootstrap().group(Transports.group()).channel(Transports.channel())
                     .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.RECVBUF_ALLOCATOR, new io.netty.channel.AdaptiveRecvByteBufAllocator(4096, 65536, 4 << 20))
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, Math.min(10_000, timeoutNs / 1_000_000)))
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override

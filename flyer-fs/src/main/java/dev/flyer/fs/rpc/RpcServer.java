@@ -63,6 +63,7 @@ public final class RpcServer implements AutoCloseable {
     public InetSocketAddress start(String host, int port) {
         ServerBootstrap b = new ServerBootstrap().group(Transports.group()).channel(Transports.serverChannel())
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.RECVBUF_ALLOCATOR, new io.netty.channel.AdaptiveRecvByteBufAllocator(4096, 65536, 4 << 20))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
