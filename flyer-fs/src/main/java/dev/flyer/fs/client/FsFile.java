@@ -24,6 +24,7 @@ public final class FsFile implements AutoCloseable {
     private final long session;
     private volatile long knownLength;
     private volatile long writtenEnd;
+    private volatile long renewedNs = System.nanoTime();
     private boolean closed;
 
     FsFile(FsClient client, String path, Inode inode, boolean write) {
@@ -78,6 +79,22 @@ public final class FsFile implements AutoCloseable {
             client.storage().write(l.chainOf(p.index), new ChunkId(inode.id(), p.index), p.offsetInChunk, part);
         });
         writtenEnd = Math.max(writtenEnd, position + length);
+        if (System.nanoTime() - renewedNs > RENEW_NS) { // the writer's heartbeat, with its length hint
+            renewedNs = System.nanoTime();
+            long end = writtenEnd;
+            client.meta(m -> m.renewWrite(inode.id(), session, end));
+        }
+    }
+
+    /** How often a writer renews its session (and reports its length hint) while it writes. */
+    static final long RENEW_NS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+
+    /** Makes the length exact now (the metadata server reads it from storage), as fsync does. */
+    public long fsync() {
+        check(session >= 0, "not open for writing");
+        Inode after = client.meta(m -> m.sync(inode.id()));
+        knownLength = after.length();
+        return knownLength;
     }
 
     /** Reads up to {@code length} bytes at {@code position}; returns how many (fewer at the end of the file). */
@@ -138,9 +155,6 @@ public final class FsFile implements AutoCloseable {
         }
         closed = true;
         if (session >= 0) {
-            if (writtenEnd > 0) {
-                client.meta(m -> m.extendLength(inode.id(), writtenEnd));
-            }
             Inode after = client.meta(m -> m.closeWrite(inode.id(), session));
             if (after != null) {
                 knownLength = after.length();

@@ -34,6 +34,12 @@ public interface MetaApi {
     /** A writer's length hint (never shrinks the file). */
     Inode extendLength(long inode, long length);
 
+    /** A live writer's renewal of its session, with its length hint. */
+    Inode renewWrite(long inode, long session, long length);
+
+    /** fsync: the server sets the exact length from storage now. */
+    Inode sync(long inode);
+
     /** Closes a write session; the server sets the exact length from storage. */
     Inode closeWrite(long inode, long session);
 

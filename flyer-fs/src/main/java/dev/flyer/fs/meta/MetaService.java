@@ -26,6 +26,8 @@ public final class MetaService {
     private static final int EXTEND = 311;
     private static final int CLOSE_WRITE = 312;
     private static final int TRUNCATE = 313;
+    private static final int RENEW_WRITE = 314;
+    private static final int SYNC = 315;
 
     private MetaService() {}
 
@@ -47,6 +49,8 @@ public final class MetaService {
         rpc.handle(EXTEND, (q, w) -> inode(w, m.extendLength(q.getLong(), q.getLong())));
         rpc.handle(CLOSE_WRITE, (q, w) -> inode(w, m.closeWrite(q.getLong(), q.getLong())));
         rpc.handle(TRUNCATE, (q, w) -> inode(w, m.truncate(q.getString(), q.getLong())));
+        rpc.handle(RENEW_WRITE, (q, w) -> inode(w, m.renewWrite(q.getLong(), q.getLong(), q.getLong())));
+        rpc.handle(SYNC, (q, w) -> inode(w, m.sync(q.getLong())));
     }
 
     private static void inode(MessageWriter w, Inode i) {
@@ -141,6 +145,16 @@ public final class MetaService {
             @Override
             public Inode closeWrite(long inode, long session) {
                 return call(CLOSE_WRITE, w -> w.putLong(inode).putLong(session), MetaService::inode);
+            }
+
+            @Override
+            public Inode renewWrite(long inode, long session, long length) {
+                return call(RENEW_WRITE, w -> w.putLong(inode).putLong(session).putLong(length), MetaService::inode);
+            }
+
+            @Override
+            public Inode sync(long inode) {
+                return call(SYNC, w -> w.putLong(inode), MetaService::inode);
             }
 
             @Override

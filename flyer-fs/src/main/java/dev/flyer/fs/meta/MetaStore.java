@@ -282,10 +282,62 @@ public final class MetaStore {
             if (i.type() != InodeType.FILE) {
                 throw new FsException(Code.IS_DIRECTORY, "inode " + inode);
             }
-            t.set(MetaKeys.session(inode, session), MetaKeys.be(client));
+            t.set(MetaKeys.session(inode, session), sessionValue(client));
             return null;
         });
         return session;
+    }
+
+    private static byte[] sessionValue(long client) {
+        return ByteBuffer.allocate(16).putLong(client).putLong(System.currentTimeMillis()).array();
+    }
+
+    /**
+     * A live writer's heartbeat: renews its session and raises the length hint to {@code length}
+     * (never lowers it). Fails with EINVAL when the session was pruned (the writer was presumed dead).
+     */
+    public Inode renewWrite(long inode, long session, long length) {
+        return runner.run(t -> {
+            byte[] v = t.get(MetaKeys.session(inode, session)).orElseThrow(() -> new FsException(Code.INVALID_ARGUMENT,
+                    "write session " + session + " of inode " + inode + " expired"));
+            t.set(MetaKeys.session(inode, session), sessionValue(ByteBuffer.wrap(v).getLong()));
+            Inode i = loadInode(t, inode).orElseThrow(() -> new FsException(Code.NOT_FOUND, "inode " + inode));
+            if (length <= i.length()) {
+                return i;
+            }
+            Inode n = i.withLength(length, now());
+            t.set(MetaKeys.inode(inode), n.encode());
+            return n;
+        });
+    }
+
+    /** Write sessions not renewed since {@code beforeMs} (wall clock): pairs of (inode, session). */
+    public List<long[]> staleSessions(long beforeMs) {
+        try (ReadOnlyTransaction t = runner.engine().readOnly()) {
+            List<long[]> out = new ArrayList<>();
+            for (KeyValue kv : prefix(t, MetaKeys.SESSION, 0)) {
+                ByteBuffer v = ByteBuffer.wrap(kv.value());
+                v.getLong();
+                long renewed = v.remaining() >= 8 ? v.getLong() : 0;
+                if (renewed < beforeMs) {
+                    out.add(new long[] {MetaKeys.leAt(kv.key(), 4), ByteBuffer.wrap(kv.key(), 12, 8).getLong()});
+                }
+            }
+            return out;
+        }
+    }
+
+    /** Sets the exact length (fsync, or a pruned writer's recovery), keeping any sessions. */
+    public Inode setLength(long inode, long exactLength) {
+        return runner.run(t -> {
+            Optional<Inode> i = loadInode(t, inode);
+            if (i.isEmpty()) {
+                return null;
+            }
+            Inode n = i.get().withLength(exactLength, now());
+            t.set(MetaKeys.inode(inode), n.encode());
+            return n;
+        });
     }
 
     /** A writer's hint: the file is at least {@code length} long (never shrinks it). */

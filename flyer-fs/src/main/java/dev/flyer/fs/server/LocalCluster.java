@@ -37,7 +37,8 @@ public final class LocalCluster implements AutoCloseable {
         for (int n = 1; n <= nodes; n++) {
             storage.add(startStorage(n));
         }
-        meta = new MetaServer(1, kv, "127.0.0.1", 0, mgmtdAddresses(), timing, timing.failureTimeoutNs());
+        meta = new MetaServer(1, kv, "127.0.0.1", 0, mgmtdAddresses(), timing, timing.failureTimeoutNs(),
+                2 * TimeUnit.NANOSECONDS.toMillis(timing.failureTimeoutNs()));
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (m.refresh().nodeAddresses().size() < nodes || m.routing().metaAddresses().isEmpty()) {
             if (System.nanoTime() > end) {

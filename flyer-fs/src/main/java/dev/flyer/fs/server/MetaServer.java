@@ -36,11 +36,22 @@ public final class MetaServer implements MetaApi, AutoCloseable {
     private final String address;
     private final ScheduledExecutorService loop;
     private final long gcDelayNs;
+    private final long sessionTimeoutMs;
 
     public MetaServer(int id, KvEngine kv, String host, int port, List<String> mgmtdAddresses, MgmtdConfig timing,
             long gcDelayNs) {
+        this(id, kv, host, port, mgmtdAddresses, timing, gcDelayNs, TimeUnit.NANOSECONDS.toMillis(timing.failureTimeoutNs()) * 5);
+    }
+
+    /**
+     * @param sessionTimeoutMs a write session not renewed for this long belongs to a dead writer: it is
+     *                         closed and the file's exact length recovered from storage
+     */
+    public MetaServer(int id, KvEngine kv, String host, int port, List<String> mgmtdAddresses, MgmtdConfig timing,
+            long gcDelayNs, long sessionTimeoutMs) {
         this.id = id;
         this.gcDelayNs = gcDelayNs;
+        this.sessionTimeoutMs = sessionTimeoutMs;
         this.mgmtd = new MgmtdClient(mgmtdAddresses, timing.heartbeatIntervalNs(), timing.failureTimeoutNs());
         this.storage = new StorageClient(mgmtd, timing.failureTimeoutNs() * 4, timing.failureTimeoutNs(),
                 (1L << 62) | id);
@@ -80,9 +91,12 @@ public final class MetaServer implements MetaApi, AutoCloseable {
         }
     }
 
-    /** Removes the chunks of unlinked files whose delay passed and that no writer holds open. */
+    /** Prunes dead writers' sessions (recovering exact lengths), then removes the chunks of unlinked files whose delay passed and that no writer holds open. */
     void collect() {
         try {
+            for (long[] stale : store.staleSessions(System.currentTimeMillis() - sessionTimeoutMs)) {
+                closeWrite(stale[0], stale[1]);
+            }
             for (Inode i : store.collectible(System.nanoTime() - gcDelayNs)) {
                 storage.remove(i.id(), i.layout(), 0);
                 store.forget(i.id());
@@ -153,8 +167,24 @@ public final class MetaServer implements MetaApi, AutoCloseable {
     }
 
     @Override
-    public Inode closeWrite(long inode, long session) {
+    public Inode renewWrite(long inode, long session, long length) {
+        return store.renewWrite(inode, session, length);
+    }
+
+    @Override
+    public Inode sync(long inode) {
         Inode i = store.statInode(inode);
+        return i.type() == InodeType.FILE ? store.setLength(inode, storage.length(inode, i.layout())) : i;
+    }
+
+    @Override
+    public Inode closeWrite(long inode, long session) {
+        Inode i;
+        try {
+            i = store.statInode(inode);
+        } catch (FsException gone) {
+            return store.closeWrite(inode, session, 0);
+        }
         long exact = i.type() == InodeType.FILE ? storage.length(inode, i.layout()) : i.length();
         return store.closeWrite(inode, session, exact);
     }

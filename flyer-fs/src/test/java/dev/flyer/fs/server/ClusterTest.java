@@ -160,6 +160,27 @@ class ClusterTest {
     }
 
     @Test
+    void aDeadWritersSessionIsPrunedAndTheLengthRecoveredFromStorage() {
+        try (LocalCluster c = cluster(dir, 2, 1, 1); FsClient client = c.client(DEADLINE)) {
+            byte[] data = random(6, (3 << 20) + 77);
+            FsFile abandoned = client.create("/orphan", 0);
+            abandoned.write(0, data, 0, data.length); // the writer "dies": no close, no renewal
+            try (FsFile other = client.create("/synced", 0)) {
+                other.write(0, data, 0, 1000);
+                assertThat(other.fsync()).as("fsync makes the length exact at once").isEqualTo(1000);
+            }
+            await("the dead writer's session to be pruned with the exact length",
+                    () -> client.stat("/orphan").length() == data.length);
+            assertThat(client.readFile("/orphan")).isEqualTo(data);
+            long inode = client.stat("/orphan").id();
+            client.unlink("/orphan");
+            await("its chunks to be collected", () -> c.storage(1).node().targets().values().stream()
+                    .allMatch(e -> e.metasOf(inode).isEmpty()) && c.storage(2).node().targets().values().stream()
+                    .allMatch(e -> e.metasOf(inode).isEmpty()));
+        }
+    }
+
+    @Test
     void unlinkedFilesAreCollectedAfterTheDelay() {
         try (LocalCluster c = cluster(dir, 2, 1, 1); FsClient client = c.client(DEADLINE)) {
             client.writeFile("/tmp-file", random(5, 3 << 20));
