@@ -63,6 +63,22 @@ public final class FsCommand extends CommandGroup {
         }
     }
 
+    /** A command that talks to a cluster: connects (--cluster or the local cluster), runs, disconnects. */
+    abstract static class ClientCommand implements Callable<Integer> {
+        @Mixin
+        Target target;
+
+        abstract void run(FsClient c) throws Exception;
+
+        @Override
+        public Integer call() throws Exception {
+            try (FsClient c = target.connect()) {
+                run(c);
+            }
+            return 0;
+        }
+    }
+
     @Command(name = "up", mixinStandardHelpOptions = true, description = "Start a local cluster of processes and write DIR/cluster.json.")
     static final class Up implements Callable<Integer> {
         @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $FLYER_FS_DIR or ~/.flyer/fs).")
@@ -133,10 +149,7 @@ public final class FsCommand extends CommandGroup {
     }
 
     @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a directory.")
-    static final class Ls implements Callable<Integer> {
-        @Mixin
-        Target target;
-
+    static final class Ls extends ClientCommand {
         @Parameters(arity = "0..1", defaultValue = "/", paramLabel = "PATH")
         String path;
 
@@ -144,51 +157,39 @@ public final class FsCommand extends CommandGroup {
         boolean longFormat;
 
         @Override
-        public Integer call() throws Exception {
-            try (FsClient c = target.connect()) {
-                for (DirEntry e : c.list(path)) {
-                    if (longFormat) {
-                        Inode i = c.stat((path.endsWith("/") ? path : path + "/") + e.name());
-                        System.out.printf("%-9s %14d  %016x  %s%n", e.type().name().toLowerCase(), i.length(), i.id(), e.name());
-                    } else {
-                        System.out.println(e.name() + (e.type() == InodeType.DIRECTORY ? "/" : ""));
-                    }
+        void run(FsClient c) throws Exception {
+            for (DirEntry e : c.list(path)) {
+                if (longFormat) {
+                    Inode i = c.stat((path.endsWith("/") ? path : path + "/") + e.name());
+                    System.out.printf("%-9s %14d  %016x  %s%n", e.type().name().toLowerCase(), i.length(), i.id(), e.name());
+                } else {
+                    System.out.println(e.name() + (e.type() == InodeType.DIRECTORY ? "/" : ""));
                 }
             }
-            return 0;
         }
     }
 
     @Command(name = "stat", mixinStandardHelpOptions = true, description = "Show an inode.")
-    static final class Stat implements Callable<Integer> {
-        @Mixin
-        Target target;
-
+    static final class Stat extends ClientCommand {
         @Parameters(paramLabel = "PATH")
         String path;
 
         @Override
-        public Integer call() throws Exception {
-            try (FsClient c = target.connect()) {
-                Inode i = c.stat(path);
-                System.out.printf("path:   %s%ninode:  %016x%ntype:   %s%nlength: %d%nmode:   %o%nnlink:  %d%n", path, i.id(),
-                        i.type().name().toLowerCase(), i.length(), i.mode(), i.nlink());
-                if (i.layout() != null) {
-                    System.out.printf("chunk:  %d bytes%nchains: %s%n", i.layout().chunkSize(), java.util.Arrays.toString(i.layout().chains()));
-                }
-                if (i.symlinkTarget() != null) {
-                    System.out.println("target: " + i.symlinkTarget());
-                }
+        void run(FsClient c) throws Exception {
+            Inode i = c.stat(path);
+            System.out.printf("path:   %s%ninode:  %016x%ntype:   %s%nlength: %d%nmode:   %o%nnlink:  %d%n", path, i.id(),
+                    i.type().name().toLowerCase(), i.length(), i.mode(), i.nlink());
+            if (i.layout() != null) {
+                System.out.printf("chunk:  %d bytes%nchains: %s%n", i.layout().chunkSize(), java.util.Arrays.toString(i.layout().chains()));
             }
-            return 0;
+            if (i.symlinkTarget() != null) {
+                System.out.println("target: " + i.symlinkTarget());
+            }
         }
     }
 
     @Command(name = "mkdir", mixinStandardHelpOptions = true, description = "Create a directory.")
-    static final class Mkdir implements Callable<Integer> {
-        @Mixin
-        Target target;
-
+    static final class Mkdir extends ClientCommand {
         @Option(names = "-p", description = "Create parents; an existing directory is fine.")
         boolean parents;
 
@@ -196,15 +197,12 @@ public final class FsCommand extends CommandGroup {
         String path;
 
         @Override
-        public Integer call() throws Exception {
-            try (FsClient c = target.connect()) {
-                if (parents) {
-                    c.mkdirs(path);
-                } else {
-                    c.mkdir(path);
-                }
+        void run(FsClient c) throws Exception {
+            if (parents) {
+                c.mkdirs(path);
+            } else {
+                c.mkdir(path);
             }
-            return 0;
         }
     }
 
@@ -214,10 +212,7 @@ public final class FsCommand extends CommandGroup {
     }
 
     @Command(name = "put", mixinStandardHelpOptions = true, description = "Copy a local file into the fs (replacing the target).")
-    static final class Put implements Callable<Integer> {
-        @Mixin
-        Target target;
-
+    static final class Put extends ClientCommand {
         @Parameters(index = "0", paramLabel = "LOCAL")
         Path local;
 
@@ -225,9 +220,8 @@ public final class FsCommand extends CommandGroup {
         String remote;
 
         @Override
-        public Integer call() throws Exception {
-            long size = Files.size(local);
-            try (FsClient c = target.connect(); InputStream in = Files.newInputStream(local); ProgressBar pb = bar("put", size)) {
+        void run(FsClient c) throws Exception {
+            try (InputStream in = Files.newInputStream(local); ProgressBar pb = bar("put", Files.size(local))) {
                 if (c.exists(remote)) {
                     c.truncate(remote, 0);
                 }
@@ -240,15 +234,11 @@ public final class FsCommand extends CommandGroup {
                     }
                 }
             }
-            return 0;
         }
     }
 
     @Command(name = "get", mixinStandardHelpOptions = true, description = "Copy a file out of the fs.")
-    static final class Get implements Callable<Integer> {
-        @Mixin
-        Target target;
-
+    static final class Get extends ClientCommand {
         @Parameters(index = "0", paramLabel = "REMOTE")
         String remote;
 
@@ -256,12 +246,10 @@ public final class FsCommand extends CommandGroup {
         Path local;
 
         @Override
-        public Integer call() throws Exception {
-            try (FsClient c = target.connect(); FsFile f = c.open(remote, false); OutputStream out = Files.newOutputStream(local);
-                    ProgressBar pb = bar("get", f.length())) {
+        void run(FsClient c) throws Exception {
+            try (FsFile f = c.open(remote, false); OutputStream out = Files.newOutputStream(local); ProgressBar pb = bar("get", f.length())) {
                 copy(f, out, pb);
             }
-            return 0;
         }
     }
 
@@ -278,28 +266,21 @@ public final class FsCommand extends CommandGroup {
     }
 
     @Command(name = "cat", mixinStandardHelpOptions = true, description = "Print a file.")
-    static final class Cat implements Callable<Integer> {
-        @Mixin
-        Target target;
-
+    static final class Cat extends ClientCommand {
         @Parameters(paramLabel = "REMOTE")
         String remote;
 
         @Override
-        public Integer call() throws Exception {
-            try (FsClient c = target.connect(); FsFile f = c.open(remote, false)) {
+        void run(FsClient c) throws Exception {
+            try (FsFile f = c.open(remote, false)) {
                 copy(f, System.out, null);
                 System.out.flush();
             }
-            return 0;
         }
     }
 
     @Command(name = "mv", mixinStandardHelpOptions = true, description = "Rename atomically (replaces a file or an empty directory).")
-    static final class Mv implements Callable<Integer> {
-        @Mixin
-        Target target;
-
+    static final class Mv extends ClientCommand {
         @Parameters(index = "0", paramLabel = "FROM")
         String from;
 
@@ -307,19 +288,13 @@ public final class FsCommand extends CommandGroup {
         String to;
 
         @Override
-        public Integer call() throws Exception {
-            try (FsClient c = target.connect()) {
-                c.rename(from, to);
-            }
-            return 0;
+        void run(FsClient c) throws Exception {
+            c.rename(from, to);
         }
     }
 
     @Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove a file, or a directory with -r.")
-    static final class Rm implements Callable<Integer> {
-        @Mixin
-        Target target;
-
+    static final class Rm extends ClientCommand {
         @Option(names = "-r", description = "Remove directories and their contents.")
         boolean recursive;
 
@@ -327,11 +302,8 @@ public final class FsCommand extends CommandGroup {
         String path;
 
         @Override
-        public Integer call() throws Exception {
-            try (FsClient c = target.connect()) {
-                remove(c, path);
-            }
-            return 0;
+        void run(FsClient c) throws Exception {
+            remove(c, path);
         }
 
         private void remove(FsClient c, String p) {
@@ -351,56 +323,44 @@ public final class FsCommand extends CommandGroup {
     }
 
     @Command(name = "df", mixinStandardHelpOptions = true, description = "Data stored per storage target.")
-    static final class Df implements Callable<Integer> {
-        @Mixin
-        Target target;
-
+    static final class Df extends ClientCommand {
         @Override
-        public Integer call() throws Exception {
-            try (FsClient c = target.connect()) {
-                RoutingInfo r = c.routing();
-                System.out.printf("%-8s %-5s %-8s %8s %14s%n", "target", "node", "state", "chunks", "bytes");
-                long total = 0;
-                for (Chain ch : r.chains().values()) {
-                    for (ChainTarget t : ch.targets()) {
-                        List<ChunkMeta> metas;
-                        try {
-                            metas = StorageService.remote(r.nodeAddresses().get(t.nodeId()), TimeUnit.SECONDS.toNanos(5))
-                                    .chunkMetas(t.targetId(), -1);
-                        } catch (RuntimeException e) {
-                            System.out.printf("%-8d %-5d %-8s %8s %14s%n", t.targetId(), t.nodeId(), t.state(), "?", "unreachable");
-                            continue;
-                        }
-                        long bytes = metas.stream().mapToLong(ChunkMeta::committedLength).sum();
-                        total += bytes;
-                        System.out.printf("%-8d %-5d %-8s %8d %14d%n", t.targetId(), t.nodeId(), t.state(), metas.size(), bytes);
+        void run(FsClient c) throws Exception {
+            RoutingInfo r = c.routing();
+            System.out.printf("%-8s %-5s %-8s %8s %14s%n", "target", "node", "state", "chunks", "bytes");
+            long total = 0;
+            for (Chain ch : r.chains().values()) {
+                for (ChainTarget t : ch.targets()) {
+                    List<ChunkMeta> metas;
+                    try {
+                        metas = StorageService.remote(r.nodeAddresses().get(t.nodeId()), TimeUnit.SECONDS.toNanos(5))
+                                .chunkMetas(t.targetId(), -1);
+                    } catch (RuntimeException e) {
+                        System.out.printf("%-8d %-5d %-8s %8s %14s%n", t.targetId(), t.nodeId(), t.state(), "?", "unreachable");
+                        continue;
                     }
+                    long bytes = metas.stream().mapToLong(ChunkMeta::committedLength).sum();
+                    total += bytes;
+                    System.out.printf("%-8d %-5d %-8s %8d %14d%n", t.targetId(), t.nodeId(), t.state(), metas.size(), bytes);
                 }
-                System.out.printf("total %d bytes stored (all replicas)%n", total);
             }
-            return 0;
+            System.out.printf("total %d bytes stored (all replicas)%n", total);
         }
     }
 
     @Command(name = "chains", mixinStandardHelpOptions = true, description = "Show the chain table.")
-    static final class Chains implements Callable<Integer> {
-        @Mixin
-        Target target;
-
+    static final class Chains extends ClientCommand {
         @Override
-        public Integer call() throws Exception {
-            try (FsClient c = target.connect()) {
-                RoutingInfo r = c.routing();
-                System.out.println("routing version " + r.version());
-                for (Chain ch : r.chains().values().stream().sorted(java.util.Comparator.comparingInt(Chain::chainId)).toList()) {
-                    StringBuilder sb = new StringBuilder();
-                    for (ChainTarget t : ch.targets()) {
-                        sb.append(String.format(" %d@node%d:%s", t.targetId(), t.nodeId(), t.state()));
-                    }
-                    System.out.printf("chain %3d v%-4d%s%n", ch.chainId(), ch.version(), sb);
+        void run(FsClient c) throws Exception {
+            RoutingInfo r = c.routing();
+            System.out.println("routing version " + r.version());
+            for (Chain ch : r.chains().values().stream().sorted(java.util.Comparator.comparingInt(Chain::chainId)).toList()) {
+                StringBuilder sb = new StringBuilder();
+                for (ChainTarget t : ch.targets()) {
+                    sb.append(String.format(" %d@node%d:%s", t.targetId(), t.nodeId(), t.state()));
                 }
+                System.out.printf("chain %3d v%-4d%s%n", ch.chainId(), ch.version(), sb);
             }
-            return 0;
         }
     }
 }

@@ -301,13 +301,8 @@ public final class MetaStore {
             byte[] v = t.get(MetaKeys.session(inode, session)).orElseThrow(() -> new FsException(Code.INVALID_ARGUMENT,
                     "write session " + session + " of inode " + inode + " expired"));
             t.set(MetaKeys.session(inode, session), sessionValue(ByteBuffer.wrap(v).getLong()));
-            Inode i = loadInode(t, inode).orElseThrow(() -> new FsException(Code.NOT_FOUND, "inode " + inode));
-            if (length <= i.length()) {
-                return i;
-            }
-            Inode n = i.withLength(length, now());
-            t.set(MetaKeys.inode(inode), n.encode());
-            return n;
+            loadInode(t, inode).orElseThrow(() -> new FsException(Code.NOT_FOUND, "inode " + inode));
+            return writeLength(t, inode, length, true);
         });
     }
 
@@ -329,27 +324,14 @@ public final class MetaStore {
 
     /** Sets the exact length (fsync, or a pruned writer's recovery), keeping any sessions. */
     public Inode setLength(long inode, long exactLength) {
-        return runner.run(t -> {
-            Optional<Inode> i = loadInode(t, inode);
-            if (i.isEmpty()) {
-                return null;
-            }
-            Inode n = i.get().withLength(exactLength, now());
-            t.set(MetaKeys.inode(inode), n.encode());
-            return n;
-        });
+        return runner.run(t -> writeLength(t, inode, exactLength, false));
     }
 
     /** A writer's hint: the file is at least {@code length} long (never shrinks it). */
     public Inode extendLength(long inode, long length) {
         return runner.run(t -> {
-            Inode i = loadInode(t, inode).orElseThrow(() -> new FsException(Code.NOT_FOUND, "inode " + inode));
-            if (length <= i.length()) {
-                return i;
-            }
-            Inode n = i.withLength(length, now());
-            t.set(MetaKeys.inode(inode), n.encode());
-            return n;
+            loadInode(t, inode).orElseThrow(() -> new FsException(Code.NOT_FOUND, "inode " + inode));
+            return writeLength(t, inode, length, true);
         });
     }
 
@@ -357,14 +339,19 @@ public final class MetaStore {
     public Inode closeWrite(long inode, long session, long exactLength) {
         return runner.run(t -> {
             t.clear(MetaKeys.session(inode, session));
-            Optional<Inode> i = loadInode(t, inode);
-            if (i.isEmpty()) {
-                return null;
-            }
-            Inode n = i.get().withLength(exactLength, now());
-            t.set(MetaKeys.inode(inode), n.encode());
-            return n;
+            return writeLength(t, inode, exactLength, false);
         });
+    }
+
+    /** Sets (or, with {@code onlyGrow}, raises) an inode's length in {@code t}; null when the inode is gone. */
+    private static Inode writeLength(Transaction t, long inode, long length, boolean onlyGrow) {
+        Optional<Inode> i = loadInode(t, inode);
+        if (i.isEmpty() || (onlyGrow && length <= i.get().length())) {
+            return i.orElse(null);
+        }
+        Inode n = i.get().withLength(length, now());
+        t.set(MetaKeys.inode(inode), n.encode());
+        return n;
     }
 
     /** Sets a file's length (truncate/extend); the caller removes chunks past it on storage. */
