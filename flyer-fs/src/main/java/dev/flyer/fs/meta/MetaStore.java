@@ -24,11 +24,12 @@ import java.util.function.IntSupplier;
  *
  * <p>Conflict sets (what each transaction reads with conflicts, then writes):
  * <ul>
- *   <li>path resolution: DENT(parent, name) of every component and INOD of every directory on the way;
+ *   <li>path resolution: DENT(parent, name) of every component (the entry's type says whether it is a
+ *       directory, so intermediate inodes are not read); INOD of the final inode where the operation needs it;
  *   <li>create/mkdir/symlink: + DENT(parent, name) absent; writes DENT, INOD(new);
  *   <li>unlink: DENT, INOD(file); writes DENT cleared, INOD (nlink 0) and GCIN(file);
  *   <li>rmdir: DENT, INOD(dir), the whole DENT(dir, *) range (empty); clears both. A create in that
- *       directory read INOD(dir) and writes inside the range, so exactly one of the two commits;
+ *       directory read the directory's own entry and writes inside the range, so exactly one of the two commits;
  *   <li>rename: both DENTs, the moved INOD, the replaced target's INOD and (for a directory) its
  *       child range, and INOD of every ancestor of the destination up to the root, so two renames that
  *       could form a loop conflict;
@@ -102,13 +103,13 @@ public final class MetaStore {
             int table = chainTableSize.getAsInt();
             Layout layout = new Layout(cs, Math.floorMod(id * 7919, table), Math.min(defaultStripe, table),
                     ThreadLocalRandom.current().nextLong(), table);
-            return new Inode(id, InodeType.FILE, mode, now, now, 1, 0, layout, parent.id(), null);
+            return new Inode(id, InodeType.FILE, mode, now, now, 1, 0, layout, parent, null);
         });
     }
 
     public Inode mkdir(String path, int mode, long client, long request) {
         return makeNode(path, client, request, (t, id, parent, now) ->
-                new Inode(id, InodeType.DIRECTORY, mode, now, now, 1, 0, null, parent.id(), null));
+                new Inode(id, InodeType.DIRECTORY, mode, now, now, 1, 0, null, parent, null));
     }
 
     /** mkdir -p: creates missing directories; an existing directory is fine, an existing file is ENOTDIR. */
@@ -134,11 +135,11 @@ public final class MetaStore {
 
     public Inode symlink(String path, String target, long client, long request) {
         return makeNode(path, client, request, (t, id, parent, now) ->
-                new Inode(id, InodeType.SYMLINK, 0777, now, now, 1, target.length(), null, parent.id(), target));
+                new Inode(id, InodeType.SYMLINK, 0777, now, now, 1, target.length(), null, parent, target));
     }
 
     private interface NodeFactory {
-        Inode make(Transaction t, long id, Inode parent, long nowNs);
+        Inode make(Transaction t, long id, long parent, long nowNs);
     }
 
     private Inode makeNode(String path, long client, long request, NodeFactory factory) {
@@ -154,13 +155,13 @@ public final class MetaStore {
             if (done.isPresent()) {
                 return loadInode(t, done.get()).orElseThrow(() -> new FsException(Code.NOT_FOUND, path));
             }
-            Inode parent = resolveDir(t, parts.subList(0, parts.size() - 1), path);
-            if (t.get(MetaKeys.dentry(parent.id(), name)).isPresent()) {
+            long parent = resolveDir(t, parts.subList(0, parts.size() - 1), path);
+            if (t.get(MetaKeys.dentry(parent, name)).isPresent()) {
                 throw new FsException(Code.EXISTS, path);
             }
             Inode inode = factory.make(t, id, parent, now());
             t.set(MetaKeys.inode(id), inode.encode());
-            t.set(MetaKeys.dentry(parent.id(), name), MetaKeys.encodeEntry(new DirEntry(parent.id(), name, id, inode.type())));
+            t.set(MetaKeys.dentry(parent, name), MetaKeys.encodeEntry(new DirEntry(parent, name, id, inode.type())));
             record(t, client, request, id);
             return inode;
         });
@@ -174,13 +175,13 @@ public final class MetaStore {
             if (done.isPresent()) {
                 return loadInode(t, done.get()).orElse(null);
             }
-            Inode parent = resolveDir(t, parts.subList(0, Math.max(0, parts.size() - 1)), path);
-            DirEntry e = entry(t, parent.id(), parts, path);
+            long parent = resolveDir(t, parts.subList(0, Math.max(0, parts.size() - 1)), path);
+            DirEntry e = entry(t, parent, parts, path);
             if (e.type() == InodeType.DIRECTORY) {
                 throw new FsException(Code.IS_DIRECTORY, path);
             }
             Inode victim = loadInode(t, e.inode()).orElseThrow(() -> new FsException(Code.NOT_FOUND, path));
-            t.clear(MetaKeys.dentry(parent.id(), e.name()));
+            t.clear(MetaKeys.dentry(parent, e.name()));
             drop(t, victim);
             record(t, client, request, victim.id());
             return victim;
@@ -197,8 +198,8 @@ public final class MetaStore {
             if (idempotent(t, client, request).isPresent()) {
                 return null;
             }
-            Inode parent = resolveDir(t, parts.subList(0, parts.size() - 1), path);
-            DirEntry e = entry(t, parent.id(), parts, path);
+            long parent = resolveDir(t, parts.subList(0, parts.size() - 1), path);
+            DirEntry e = entry(t, parent, parts, path);
             if (e.type() != InodeType.DIRECTORY) {
                 throw new FsException(Code.NOT_DIRECTORY, path);
             }
@@ -206,7 +207,7 @@ public final class MetaStore {
             if (!children(t, e.inode(), "", 1).isEmpty()) {
                 throw new FsException(Code.NOT_EMPTY, path);
             }
-            t.clear(MetaKeys.dentry(parent.id(), e.name()));
+            t.clear(MetaKeys.dentry(parent, e.name()));
             t.clear(MetaKeys.inode(e.inode()));
             record(t, client, request, e.inode());
             return null;
@@ -228,15 +229,15 @@ public final class MetaStore {
             if (idempotent(t, client, request).isPresent()) {
                 return null;
             }
-            Inode srcParent = resolveDir(t, src.subList(0, src.size() - 1), from);
-            DirEntry moved = entry(t, srcParent.id(), src, from);
-            Inode dstParent = resolveDir(t, dst.subList(0, dst.size() - 1), to);
+            long srcParent = resolveDir(t, src.subList(0, src.size() - 1), from);
+            DirEntry moved = entry(t, srcParent, src, from);
+            long dstParent = resolveDir(t, dst.subList(0, dst.size() - 1), to);
             Inode inode = loadInode(t, moved.inode()).orElseThrow(() -> new FsException(Code.NOT_FOUND, from));
-            if (srcParent.id() == dstParent.id() && moved.name().equals(dst.getLast())) {
+            if (srcParent == dstParent && moved.name().equals(dst.getLast())) {
                 return null;
             }
             if (inode.isDirectory()) {
-                for (long a = dstParent.id(); ; ) { // the ancestors of the destination, each read with a conflict
+                for (long a = dstParent; ; ) { // the ancestors of the destination, each read with a conflict
                     if (a == inode.id()) {
                         throw new FsException(Code.INVALID_ARGUMENT, "cannot move " + from + " into its own subtree " + to);
                     }
@@ -246,9 +247,9 @@ public final class MetaStore {
                     a = loadInode(t, a).orElseThrow(() -> new FsException(Code.NOT_FOUND, to)).parent();
                 }
             }
-            Optional<byte[]> existing = t.get(MetaKeys.dentry(dstParent.id(), dst.getLast()));
+            Optional<byte[]> existing = t.get(MetaKeys.dentry(dstParent, dst.getLast()));
             if (existing.isPresent()) {
-                DirEntry old = MetaKeys.decodeEntry(dstParent.id(), MetaKeys.dentry(dstParent.id(), dst.getLast()), existing.get());
+                DirEntry old = MetaKeys.decodeEntry(dstParent, MetaKeys.dentry(dstParent, dst.getLast()), existing.get());
                 Inode replaced = loadInode(t, old.inode()).orElseThrow();
                 if (replaced.isDirectory() != inode.isDirectory()) {
                     throw new FsException(inode.isDirectory() ? Code.NOT_DIRECTORY : Code.IS_DIRECTORY, to);
@@ -263,10 +264,10 @@ public final class MetaStore {
                 }
             }
             long now = now();
-            t.clear(MetaKeys.dentry(srcParent.id(), moved.name()));
-            t.set(MetaKeys.dentry(dstParent.id(), dst.getLast()),
-                    MetaKeys.encodeEntry(new DirEntry(dstParent.id(), dst.getLast(), inode.id(), inode.type())));
-            t.set(MetaKeys.inode(inode.id()), inode.withParent(dstParent.id(), now).encode());
+            t.clear(MetaKeys.dentry(srcParent, moved.name()));
+            t.set(MetaKeys.dentry(dstParent, dst.getLast()),
+                    MetaKeys.encodeEntry(new DirEntry(dstParent, dst.getLast(), inode.id(), inode.type())));
+            t.set(MetaKeys.inode(inode.id()), inode.withParent(dstParent, now).encode());
             record(t, client, request, inode.id());
             return null;
         });
@@ -435,27 +436,38 @@ public final class MetaStore {
         }
     }
 
+    /** The inode at a path: the directory entries on the way (their types say which are directories), then the inode itself. */
     private static Inode resolve(ReadOnlyTransaction t, List<String> parts) {
-        Inode cur = loadInode(t, ROOT).orElseThrow(() -> new FsException(Code.IO_ERROR, "no root inode"));
-        for (int i = 0; i < parts.size(); i++) {
-            if (!cur.isDirectory()) {
-                throw new FsException(Code.NOT_DIRECTORY, Paths.join(parts.subList(0, i)));
-            }
-            String name = parts.get(i);
-            byte[] v = t.get(MetaKeys.dentry(cur.id(), name))
-                    .orElseThrow(() -> new FsException(Code.NOT_FOUND, Paths.join(parts)));
-            long id = ByteBuffer.wrap(v).getLong();
-            cur = loadInode(t, id).orElseThrow(() -> new FsException(Code.NOT_FOUND, Paths.join(parts)));
-        }
-        return cur;
+        long id = parts.isEmpty() ? ROOT : walk(t, parts).inode();
+        return loadInode(t, id).orElseThrow(() -> new FsException(parts.isEmpty() ? Code.IO_ERROR : Code.NOT_FOUND,
+                parts.isEmpty() ? "no root inode" : Paths.join(parts)));
     }
 
-    private static Inode resolveDir(ReadOnlyTransaction t, List<String> parts, String forPath) {
-        Inode d = resolve(t, parts);
-        if (!d.isDirectory()) {
+    /** The id of the directory at {@code parts}, reading only directory entries. */
+    private static long resolveDir(ReadOnlyTransaction t, List<String> parts, String forPath) {
+        if (parts.isEmpty()) {
+            return ROOT;
+        }
+        DirEntry e = walk(t, parts);
+        if (e.type() != InodeType.DIRECTORY) {
             throw new FsException(Code.NOT_DIRECTORY, forPath);
         }
-        return d;
+        return e.inode();
+    }
+
+    /** Follows the names from the root (each read with a conflict); every name but the last must be a directory. */
+    private static DirEntry walk(ReadOnlyTransaction t, List<String> parts) {
+        DirEntry e = null;
+        long cur = ROOT;
+        for (int i = 0; i < parts.size(); i++) {
+            if (e != null && e.type() != InodeType.DIRECTORY) {
+                throw new FsException(Code.NOT_DIRECTORY, Paths.join(parts.subList(0, i)));
+            }
+            byte[] key = MetaKeys.dentry(cur, parts.get(i));
+            e = MetaKeys.decodeEntry(cur, key, t.get(key).orElseThrow(() -> new FsException(Code.NOT_FOUND, Paths.join(parts))));
+            cur = e.inode();
+        }
+        return e;
     }
 
     private static DirEntry entry(Transaction t, long parent, List<String> parts, String path) {
