@@ -103,9 +103,9 @@ public final class FsFile implements AutoCloseable {
         int n = (int) Math.max(0, Math.min(length, length() - position));
         Layout l = inode.layout();
         parallel(pieces(position, n), p -> {
-            byte[] got = client.storage().read(l.chainOf(p.index), new ChunkId(inode.id(), p.index), p.offsetInChunk, p.length);
-            System.arraycopy(got, 0, dst, offset + p.bufferOffset, got.length);
-            java.util.Arrays.fill(dst, offset + p.bufferOffset + got.length, offset + p.bufferOffset + p.length, (byte) 0);
+            int got = client.storage().readInto(l.chainOf(p.index), new ChunkId(inode.id(), p.index), p.offsetInChunk, p.length,
+                    dst, offset + p.bufferOffset);
+            java.util.Arrays.fill(dst, offset + p.bufferOffset + got, offset + p.bufferOffset + p.length, (byte) 0);
         });
         return n;
     }

@@ -132,6 +132,16 @@ public final class StorageClient {
 
     /** Reads committed bytes of a chunk (empty when the chunk does not exist: a hole). */
     public byte[] read(int chainId, ChunkId chunk, int offset, int length) {
+        byte[] dst = new byte[length];
+        int n = readInto(chainId, chunk, offset, length, dst, 0);
+        return n == length ? dst : java.util.Arrays.copyOf(dst, n);
+    }
+
+    /**
+     * Reads committed bytes of a chunk straight into {@code dst} at {@code dstOffset}; returns how
+     * many (0 when the chunk does not exist: a hole). Replicas are tried as in {@link #read}.
+     */
+    public int readInto(int chainId, ChunkId chunk, int offset, int length, byte[] dst, int dstOffset) {
         return retry(chainId, "read of chunk " + chunk, (r, c) -> {
             List<ChainTarget> replicas = new ArrayList<>(c.readTargets());
             if (replicas.isEmpty()) {
@@ -141,12 +151,12 @@ public final class StorageClient {
             StorageException last = null;
             for (ChainTarget t : replicas) {
                 try {
-                    return api(r, t.nodeId()).read(t.targetId(), chunk, offset, length, false);
+                    return api(r, t.nodeId()).readInto(t.targetId(), chunk, offset, length, false, dst, dstOffset);
                 } catch (StorageException e) {
                     if (e.code() == Code.NO_SUCH_CHUNK) {
-                        return new byte[0];
+                        return 0;
                     }
-                    last = e; // checksum mismatch, pending version, dead node: try the next replica
+                    last = e;
                 }
             }
             throw last;

@@ -36,6 +36,16 @@ public final class MessageReader {
         return b;
     }
 
+    /** Reads length-prefixed bytes straight into {@code dst} at {@code offset}; returns their count. */
+    public int getBytesInto(byte[] dst, int offset) {
+        int n = buf.readInt();
+        if (n < 0) {
+            return 0;
+        }
+        buf.readBytes(dst, offset, n);
+        return n;
+    }
+
     public String getString() {
         byte[] b = getBytes();
         return b == null ? null : new String(b, StandardCharsets.UTF_8);

@@ -115,6 +115,20 @@ public final class ChunkEngine implements AutoCloseable {
      * {@code relaxed}; shorter at the chunk's end. Verifies the CRC32C of every block it touches.
      */
     public byte[] read(ChunkId id, int offset, int length, boolean relaxed) {
+        byte[][] out = new byte[1][];
+        int n = readInto(id, offset, length, relaxed, capacity -> {
+            out[0] = new byte[capacity];
+            return ByteBuffer.wrap(out[0]);
+        });
+        return n == out[0].length ? out[0] : Arrays.copyOf(out[0], n);
+    }
+
+    /**
+     * As {@link #read}, into a buffer the caller supplies for the capacity this read needs (the
+     * checksum blocks it covers): on return the buffer holds exactly the requested bytes from
+     * position 0, and its limit is their count. The data path's only copy is file to buffer.
+     */
+    public int readInto(ChunkId id, int offset, int length, boolean relaxed, java.util.function.IntFunction<ByteBuffer> buffer) {
         for (int attempt = 0; ; attempt++) {
             ChunkMeta m = cache.get(id);
             if (m == null) {
@@ -128,7 +142,7 @@ public final class ChunkEngine implements AutoCloseable {
             int chunkLength = pending ? m.pendingLength() : m.committedLength();
             int[] crcs = pending ? m.pendingCrcs() : m.committedCrcs();
             try {
-                return readVerified(id, version, chunkLength, crcs, offset, length);
+                return readVerified(id, version, chunkLength, crcs, offset, length, buffer);
             } catch (NoSuchFileException e) {
                 if (attempt > 3) { // replaced and deleted under us three times: give up loudly
                     throw new StorageException(Code.IO_ERROR, "chunk " + id + " keeps changing under the read");
@@ -139,38 +153,48 @@ public final class ChunkEngine implements AutoCloseable {
         }
     }
 
-    private byte[] readVerified(ChunkId id, long version, int chunkLength, int[] crcs, int offset, int length)
-            throws IOException {
+    private int readVerified(ChunkId id, long version, int chunkLength, int[] crcs, int offset, int length,
+            java.util.function.IntFunction<ByteBuffer> buffer) throws IOException {
         if (offset < 0 || length < 0) {
             throw new StorageException(Code.INVALID_ARGUMENT, "read of chunk " + id + ": offset " + offset + ", length " + length);
         }
-        int end = Math.min(chunkLength, offset + length);
+        int end = (int) Math.min(chunkLength, (long) offset + length);
         if (end <= offset) {
-            return new byte[0];
+            ByteBuffer empty = buffer.apply(0);
+            empty.limit(0);
+            return 0;
         }
         int first = offset / ChunkMeta.BLOCK_BYTES;
         int last = (end - 1) / ChunkMeta.BLOCK_BYTES;
         int from = first * ChunkMeta.BLOCK_BYTES;
         int to = Math.min(chunkLength, (last + 1) * ChunkMeta.BLOCK_BYTES);
-        ByteBuffer buf = ByteBuffer.allocate(to - from);
+        ByteBuffer buf = buffer.apply(to - from);
+        buf.clear().limit(to - from);
         try (FileChannel ch = FileChannel.open(dataFile(id, version), StandardOpenOption.READ)) {
             while (buf.hasRemaining() && ch.read(buf, from + buf.position()) > 0) {
                 // keep reading
             }
         }
-        byte[] data = buf.array();
         if (buf.hasRemaining()) {
             throw new StorageException(Code.CHECKSUM_MISMATCH, "chunk " + id + " v" + version + " is truncated on disk");
         }
+        CRC32C crc = new CRC32C();
         for (int b = first; b <= last; b++) {
             int at = b * ChunkMeta.BLOCK_BYTES - from;
-            int n = Math.min(ChunkMeta.BLOCK_BYTES, data.length - at);
-            if (crc(data, at, n) != crcs[b]) {
+            int n = Math.min(ChunkMeta.BLOCK_BYTES, to - from - at);
+            crc.reset();
+            crc.update(buf.duplicate().limit(at + n).position(at));
+            if ((int) crc.getValue() != crcs[b]) {
                 throw new StorageException(Code.CHECKSUM_MISMATCH, "chunk " + id + " v" + version + " block " + b
                         + " does not match its CRC32C");
             }
         }
-        return Arrays.copyOfRange(data, offset - from, end - from);
+        int n = end - offset;
+        if (offset != from) { // move the requested range to the front
+            buf.put(0, buf, offset - from, n);
+        }
+        buf.position(0).limit(n);
+        return n;
     }
 
     /** The whole committed content, ignoring a pending version (re-sync sends it), or null when nothing is committed. */
@@ -180,7 +204,12 @@ public final class ChunkEngine implements AutoCloseable {
             return null;
         }
         try {
-            return readVerified(id, m.committedVersion(), m.committedLength(), m.committedCrcs(), 0, m.committedLength());
+            byte[][] out = new byte[1][];
+            readVerified(id, m.committedVersion(), m.committedLength(), m.committedCrcs(), 0, m.committedLength(), capacity -> {
+                out[0] = new byte[capacity];
+                return ByteBuffer.wrap(out[0]);
+            });
+            return out[0];
         } catch (IOException e) {
             throw new StorageException(Code.IO_ERROR, "reading chunk " + id + ": " + e.getMessage());
         }

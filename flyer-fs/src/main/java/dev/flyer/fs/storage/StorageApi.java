@@ -14,6 +14,16 @@ public interface StorageApi {
     /** Reads committed bytes of a chunk on one target (shorter at the chunk's end). */
     byte[] read(long targetId, ChunkId chunk, int offset, int length, boolean relaxed);
 
+    /**
+     * As {@link #read}, into {@code dst} at {@code dstOffset} (which must have room for
+     * {@code length} bytes); returns the number of bytes read.
+     */
+    default int readInto(long targetId, ChunkId chunk, int offset, int length, boolean relaxed, byte[] dst, int dstOffset) {
+        byte[] b = read(targetId, chunk, offset, length, relaxed);
+        System.arraycopy(b, 0, dst, dstOffset, b.length);
+        return b.length;
+    }
+
     /** The metadata of every chunk on a target (re-sync), or of one file's chunks when {@code inode >= 0}. */
     List<ChunkMeta> chunkMetas(long targetId, long inode);
 

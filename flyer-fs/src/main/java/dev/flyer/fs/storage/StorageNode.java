@@ -163,6 +163,33 @@ public final class StorageNode implements StorageApi, AutoCloseable {
 
     @Override
     public byte[] read(long targetId, ChunkId chunk, int offset, int length, boolean relaxed) {
+        ChunkEngine engine = readable(targetId);
+        try {
+            return engine.read(chunk, offset, length, relaxed);
+        } catch (StorageException e) {
+            throw noteCorruption(e, targetId, chunk);
+        }
+    }
+
+    /** As {@link #read}, into a buffer obtained from {@code buffer} (see {@link ChunkEngine#readInto}). */
+    public int readInto(long targetId, ChunkId chunk, int offset, int length, boolean relaxed,
+            java.util.function.IntFunction<java.nio.ByteBuffer> buffer) {
+        ChunkEngine engine = readable(targetId);
+        try {
+            return engine.readInto(chunk, offset, length, relaxed, buffer);
+        } catch (StorageException e) {
+            throw noteCorruption(e, targetId, chunk);
+        }
+    }
+
+    private StorageException noteCorruption(StorageException e, long targetId, ChunkId chunk) {
+        if (e.code() == Code.CHECKSUM_MISMATCH) {
+            corrupt.add(new ChunkRef(targetId, chunk));
+        }
+        return e;
+    }
+
+    private ChunkEngine readable(long targetId) {
         ChunkEngine engine = engine(targetId);
         RoutingInfo r = routing.get();
         boolean serving = r.chains().values().stream().flatMap(c -> c.targets().stream())
@@ -170,14 +197,7 @@ public final class StorageNode implements StorageApi, AutoCloseable {
         if (!serving) {
             throw new StorageException(Code.TARGET_NOT_SERVING, "target " + targetId + " is not serving reads");
         }
-        try {
-            return engine.read(chunk, offset, length, relaxed);
-        } catch (StorageException e) {
-            if (e.code() == Code.CHECKSUM_MISMATCH) {
-                corrupt.add(new ChunkRef(targetId, chunk));
-            }
-            throw e;
-        }
+        return engine;
     }
 
     /** Chunks found corrupt and not yet repaired. */

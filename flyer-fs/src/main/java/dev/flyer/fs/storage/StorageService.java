@@ -21,8 +21,30 @@ public final class StorageService {
     static final int REMOVE = 403;
     static final int SYNC_DONE = 404;
     static final int SYNC_CHUNK = 405;
+    static final int READ_INTO = 406;
 
     private StorageService() {}
+
+    /** Serves a storage node; its reads go from the chunk file straight into the response frame. */
+    public static void register(StorageNode node, RpcServer rpc) {
+        register((StorageApi) node, rpc);
+        rpc.handleInline(READ_INTO, (req, resp) -> {
+            long target = req.getLong();
+            ChunkId chunk = chunk(req);
+            int offset = req.getInt();
+            int length = req.getInt();
+            boolean relaxed = req.getBool();
+            io.netty.buffer.ByteBuf out = resp.buffer();
+            int lengthAt = out.writerIndex();
+            out.writeInt(0);
+            int n = node.readInto(target, chunk, offset, length, relaxed, capacity -> {
+                out.ensureWritable(capacity);
+                return out.nioBuffer(out.writerIndex(), capacity);
+            });
+            out.setInt(lengthAt, n);
+            out.writerIndex(lengthAt + 4 + n);
+        });
+    }
 
     public static void register(StorageApi api, RpcServer rpc) {
         rpc.errors(t -> t instanceof StorageException s ? new String[] {"storage", s.code().name()} : null);
@@ -96,6 +118,12 @@ public final class StorageService {
             public byte[] read(long targetId, ChunkId c, int offset, int length, boolean relaxed) {
                 return call(READ, w -> w.putLong(targetId).putLong(c.inode()).putLong(c.index()).putInt(offset).putInt(length)
                         .putBool(relaxed), MessageReader::getBytes);
+            }
+
+            @Override
+            public int readInto(long targetId, ChunkId c, int offset, int length, boolean relaxed, byte[] dst, int dstOffset) {
+                return call(READ_INTO, w -> w.putLong(targetId).putLong(c.inode()).putLong(c.index()).putInt(offset).putInt(length)
+                        .putBool(relaxed), r -> r.getBytesInto(dst, dstOffset));
             }
 
             @Override
