@@ -110,6 +110,13 @@ public final class FsFile implements AutoCloseable {
         return n;
     }
 
+    /** Sets the file's length (chunks past it are removed or cut); this handle's view follows. */
+    public void truncate(long newLength) {
+        Inode after = client.truncate(path, newLength);
+        knownLength = after.length();
+        writtenEnd = Math.min(writtenEnd, newLength);
+    }
+
     /** Re-reads the length from the metadata server. */
     public long refreshLength() {
         knownLength = client.meta(m -> m.statInode(inode.id())).length();

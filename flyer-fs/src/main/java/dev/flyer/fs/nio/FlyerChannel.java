@@ -103,12 +103,27 @@ final class FlyerChannel implements SeekableByteChannel {
     @Override
     public long size() throws IOException {
         ensureOpen();
-        return Math.max(file.length(), pendingAt + pendingLength);
+        return pendingLength > 0 ? Math.max(file.length(), pendingAt + pendingLength) : file.length();
     }
 
     @Override
     public SeekableByteChannel truncate(long size) throws IOException {
-        throw new UnsupportedOperationException("truncate a Flyer fs file through Files or FsClient.truncate");
+        ensureOpen();
+        if (!writable) {
+            throw new NonWritableChannelException();
+        }
+        if (size < 0) {
+            throw new IllegalArgumentException("negative size " + size);
+        }
+        flush();
+        if (size < file.length()) {
+            io(() -> {
+                file.truncate(size);
+                return 0;
+            });
+        }
+        position = Math.min(position, size);
+        return this;
     }
 
     @Override

@@ -52,6 +52,11 @@ class FlyerFileSystemTest {
                 assertThat(ch.read(b)).isEqualTo(10);
                 assertThat(b.array()).isEqualTo(java.util.Arrays.copyOfRange(big, 4_000_000, 4_000_010));
             }
+            try (SeekableByteChannel ch = Files.newByteChannel(d.resolve("big.bin"), StandardOpenOption.WRITE)) {
+                ch.truncate(4_500_000);
+                assertThat(ch.size()).isEqualTo(4_500_000);
+            }
+            assertThat(Files.readAllBytes(d.resolve("big.bin"))).isEqualTo(java.util.Arrays.copyOf(big, 4_500_000));
             Files.writeString(d.resolve("hello.txt"), "!", StandardOpenOption.APPEND);
             assertThat(Files.readString(d.resolve("hello.txt"))).isEqualTo("hello, flyer!");
             try (Stream<Path> walk = Files.walk(root)) {
