@@ -16,8 +16,9 @@ import java.util.function.IntFunction;
  * chunk passing through this target; writes during the sync reach the SYNCING successor as whole
  * chunks anyway.
  *
- * <p>Transfer rule (simplified from 3FS, same outcome): send when the successor lacks the chunk,
- * or differs in committed version or chain version, or holds a pending version.
+ * <p>Transfer rule (3FS compares chain versions; Flyer compares content): send when the successor
+ * lacks the chunk, or differs in committed version or content signature (length and block CRCs), or
+ * holds a pending version.
  */
 public final class ChainSyncer {
     private ChainSyncer() {}
@@ -48,7 +49,7 @@ public final class ChainSyncer {
                     continue;
                 }
                 boolean same = other != null && other.committedVersion() == mine.committedVersion()
-                        && other.chainVersion() == mine.chainVersion() && !other.hasPending();
+                        && other.committedSignature() == mine.committedSignature() && !other.hasPending();
                 if (!same) {
                     remote.syncChunk(succ.targetId(), mine.chainVersion(), id, mine.committedVersion(), local.committedContent(id));
                     sent++;

@@ -249,6 +249,40 @@ public final class ChunkEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Stages {@code content} as pending {@code version} over a replica whose committed version is
+     * already {@code >= version} (a stale replica from another history): the new file is swapped in
+     * atomically, so a concurrent reader of the old version gets the old bytes or a checksum
+     * mismatch (and reads another replica), never a missing chunk.
+     */
+    public ChunkMeta restage(ChunkId id, long version, long chainVersion, byte[] content) {
+        ReentrantLock lock = lock(id);
+        lock.lock();
+        try {
+            ChunkMeta old = cache.get(id);
+            Path tmp = dataFile(id, version).resolveSibling(id.index() + "." + version + ".restage");
+            writeFile(tmp, content);
+            try {
+                Files.move(tmp, dataFile(id, version), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new StorageException(Code.IO_ERROR, "restaging chunk " + id + ": " + e.getMessage());
+            }
+            ChunkMeta next = new ChunkMeta(id, 0, version, chainVersion, 0, new int[0], content.length, crcs(content));
+            persist(next);
+            if (old != null) {
+                for (long v : new long[] {old.committedVersion(), old.pendingVersion()}) {
+                    if (v != 0 && v != version) {
+                        deleteQuietly(dataFile(id, v));
+                    }
+                }
+            }
+            return next;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Makes pending {@code version} the committed one (a no-op when it already is). */
     public ChunkMeta commit(ChunkId id, long version, long chainVersion) {
         ReentrantLock lock = lock(id);

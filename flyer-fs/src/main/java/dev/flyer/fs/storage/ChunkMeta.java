@@ -16,6 +16,24 @@ public record ChunkMeta(ChunkId id, long committedVersion, long pendingVersion, 
         return pendingVersion != 0;
     }
 
+    /** A 64-bit digest of the committed content (its length and block CRCs): equal content, equal signature. */
+    public long committedSignature() {
+        return signature(committedLength, committedCrcs);
+    }
+
+    public long pendingSignature() {
+        return signature(pendingLength, pendingCrcs);
+    }
+
+    static long signature(int length, int[] crcs) {
+        long h = 0x9E3779B97F4A7C15L ^ length;
+        for (int c : crcs) {
+            h = (h ^ (c & 0xffffffffL)) * 0xBF58476D1CE4E5B9L;
+            h ^= h >>> 29;
+        }
+        return h;
+    }
+
     public byte[] encode() {
         ByteBuffer bb = ByteBuffer.allocate(8 * 3 + 4 * 4 + 4 * (committedCrcs.length + pendingCrcs.length));
         bb.putLong(committedVersion).putLong(pendingVersion).putLong(chainVersion);

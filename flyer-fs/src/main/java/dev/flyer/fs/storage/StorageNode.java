@@ -23,9 +23,11 @@ import java.util.function.Supplier;
  * to the successor and waits; the tail stages and commits at once; the commit then flows back as
  * each hop's forward returns. Forwards are retried with refreshed routing until
  * {@code forwardDeadlineNs} (a lost forward or reply just repeats the same u, which a successor
- * that already committed u acknowledges). A successor whose committed version is not u - 1, or one
- * that is SYNCING, gets the whole chunk. Reads return committed data only; a pending version
- * answers {@link Code#NOT_COMMITTED}.
+ * that already committed u acknowledges when its content signature matches the head's; a stale
+ * replica that holds the number u with other bytes gets the whole chunk instead). A successor whose
+ * committed version is not u - 1, one whose result differs from the head's signature, or one that
+ * is SYNCING gets the whole chunk. Reads return committed data only; a pending version answers
+ * {@link Code#NOT_COMMITTED}.
  */
 public final class StorageNode implements StorageApi, AutoCloseable {
     private record Applied(long seq, ChunkMeta result) {}
@@ -103,14 +105,27 @@ public final class StorageNode implements StorageApi, AutoCloseable {
             long committed = m == null ? 0 : m.committedVersion();
             long u = req.updateVersion() == 0 ? committed + 1 : req.updateVersion();
             if (req.updateVersion() != 0 && committed >= u) {
-                return m; // a repeated forward: already committed here and below
+                if (committed == u && !m.hasPending() && m.committedSignature() == req.signature()) {
+                    return m; // a repeated forward: already committed here and below
+                }
+                if (!req.fullReplace()) { // a stale replica holding that version number with other bytes
+                    throw new StorageException(Code.NEED_FULL_CHUNK, "chunk " + req.chunk() + " on target " + req.targetId()
+                            + " holds v" + committed + " with other content than update v" + u);
+                }
+                engine.restage(req.chunk(), u, chain.version(), req.data());
+            } else {
+                if (!req.fullReplace() && committed != u - 1) {
+                    throw new StorageException(Code.NEED_FULL_CHUNK, "chunk " + req.chunk() + " on target " + req.targetId()
+                            + " is at v" + committed + ", update is v" + u);
+                }
+                engine.stage(req.chunk(), u, chain.version(), req.offset(), req.data(), req.fullReplace());
             }
-            if (!req.fullReplace() && committed != u - 1) {
+            long signature = engine.meta(req.chunk()).pendingSignature();
+            if (req.updateVersion() != 0 && signature != req.signature()) {
                 throw new StorageException(Code.NEED_FULL_CHUNK, "chunk " + req.chunk() + " on target " + req.targetId()
-                        + " is at v" + committed + ", update is v" + u);
+                        + " diverged: update v" + u + " applied to a different base");
             }
-            engine.stage(req.chunk(), u, chain.version(), req.offset(), req.data(), req.fullReplace());
-            long chainVersion = forward(engine, req, u);
+            long chainVersion = forward(engine, req, u, signature);
             ChunkMeta result = engine.commit(req.chunk(), u, chainVersion);
             if (req.updateVersion() == 0) {
                 applied.put(key, new Applied(req.seq(), result));
@@ -122,7 +137,7 @@ public final class StorageNode implements StorageApi, AutoCloseable {
     }
 
     /** Forwards update u to the successor until it acknowledges; returns the chain version it committed under. */
-    private long forward(ChunkEngine engine, WriteRequest req, long u) {
+    private long forward(ChunkEngine engine, WriteRequest req, long u, long signature) {
         long deadline = System.nanoTime() + forwardDeadlineNs;
         boolean full = false;
         long backoffNs = 1_000_000;
@@ -139,7 +154,7 @@ public final class StorageNode implements StorageApi, AutoCloseable {
             boolean sendFull = full || s.state() == PublicState.SYNCING || req.fullReplace();
             byte[] payload = sendFull ? engine.read(req.chunk(), 0, Integer.MAX_VALUE, true) : req.data();
             try {
-                peers.apply(s.nodeId()).write(req.forward(s.targetId(), chain.version(), u, payload, sendFull));
+                peers.apply(s.nodeId()).write(req.forward(s.targetId(), chain.version(), u, payload, sendFull, signature));
                 return chain.version();
             } catch (StorageException e) {
                 if (e.code() == Code.NEED_FULL_CHUNK) {

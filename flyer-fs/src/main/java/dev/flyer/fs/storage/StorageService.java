@@ -66,7 +66,7 @@ public final class StorageService {
 
     private static WriteRequest readWrite(MessageReader r) {
         return new WriteRequest(r.getLong(), r.getInt(), r.getLong(), chunk(r), r.getInt(), r.getBytes(), r.getBool(),
-                r.getLong(), r.getLong(), r.getLong());
+                r.getLong(), r.getLong(), r.getLong(), r.hasMore() ? r.getLong() : 0);
     }
 
     private static void writeMeta(MessageWriter w, ChunkMeta m) {
@@ -110,7 +110,8 @@ public final class StorageService {
             public ChunkMeta write(WriteRequest q) {
                 return call(WRITE, w -> w.putLong(q.targetId()).putInt(q.chainId()).putLong(q.chainVersion())
                         .putLong(q.chunk().inode()).putLong(q.chunk().index()).putInt(q.offset()).putBytes(q.data())
-                        .putBool(q.fullReplace()).putLong(q.updateVersion()).putLong(q.clientId()).putLong(q.seq()),
+                        .putBool(q.fullReplace()).putLong(q.updateVersion()).putLong(q.clientId()).putLong(q.seq())
+                        .putLong(q.signature()),
                         StorageService::readMeta);
             }
 

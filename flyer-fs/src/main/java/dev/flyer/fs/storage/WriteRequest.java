@@ -7,9 +7,20 @@ package dev.flyer.fs.storage;
  * successor that missed updates). {@code clientId}/{@code seq} make a client's retries idempotent.
  */
 public record WriteRequest(long targetId, int chainId, long chainVersion, ChunkId chunk, int offset, byte[] data,
-        boolean fullReplace, long updateVersion, long clientId, long seq) {
-    public WriteRequest forward(long successorTarget, long chainVer, long version, byte[] payload, boolean full) {
+        boolean fullReplace, long updateVersion, long clientId, long seq, long signature) {
+    /** A client's request (no update version, no expected signature yet). */
+    public WriteRequest(long targetId, int chainId, long chainVersion, ChunkId chunk, int offset, byte[] data,
+            boolean fullReplace, long updateVersion, long clientId, long seq) {
+        this(targetId, chainId, chainVersion, chunk, offset, data, fullReplace, updateVersion, clientId, seq, 0);
+    }
+
+    /**
+     * The same update for the successor: version {@code version}, and the {@code signature} of the
+     * chunk it must end up with, so a successor can tell a repeated forward from a stale replica
+     * that happens to hold the same version number.
+     */
+    public WriteRequest forward(long successorTarget, long chainVer, long version, byte[] payload, boolean full, long sig) {
         return new WriteRequest(successorTarget, chainId, chainVer, chunk, full ? 0 : offset, payload, full, version,
-                clientId, seq);
+                clientId, seq, sig);
     }
 }

@@ -69,15 +69,26 @@ class SoakTest {
                     throw new AssertionError("seed " + seed + ": write " + i + " failed: " + e.getMessage(), e);
                 }
                 String probe = written.keySet().iterator().next();
-                assertThat(c.readFile(probe)).as("seed %d: %s", seed, probe).isEqualTo(written.get(probe));
+                same(c, seed, probe, written.get(probe));
             }
             stop.set(true);
             chaos.join();
             ProcessClusterTest.awaitAllServing(c);
             for (var e : written.entrySet()) {
-                assertThat(c.readFile(e.getKey())).as("seed %d: %s", seed, e.getKey()).isEqualTo(e.getValue());
+                same(c, seed, e.getKey(), e.getValue());
                 ProcessClusterTest.assertReplicasEqual(c, c.stat(e.getKey()).id());
             }
+        }
+    }
+
+    /** Fails with the lengths and the first differing offset (not megabytes of bytes). */
+    private static void same(FsClient c, long seed, String path, byte[] expected) {
+        byte[] got = c.readFile(path);
+        int at = java.util.Arrays.mismatch(got, expected);
+        if (at >= 0) {
+            throw new AssertionError("seed " + seed + ": " + path + " read " + got.length + " bytes, wrote " + expected.length
+                    + "; first difference at " + at + " (chunk " + at / (1 << 20) + "); stat length " + c.stat(path).length()
+                    + "; chains " + c.routing().chains());
         }
     }
 

@@ -187,17 +187,35 @@ class ReplicationTest {
                 assertThat(f.engine(t).meta(chunk).committedVersion()).as("target %d", t).isEqualTo(2);
                 assertThat(new String(f.engine(t).committedContent(chunk))).isEqualTo("v2");
             }
-            // The dead tail returns. Same data version, but it committed under chain version 1 and the others
-            // under 2, so (as 3FS's transfer rule says) the chunk is sent once; then the chain moves on as one.
+            // The dead tail returns holding the same version with the same content: nothing to send.
             f.wire = f.nodes::get;
             f.down.clear();
             f.nodes.get(2).setLocalState(3, dev.flyer.fs.chain.LocalState.ONLINE);
             assertThat(f.scan().target(3).orElseThrow().state()).isEqualTo(PublicState.SYNCING);
-            assertThat(ChainSyncer.sync(f.engine(2), 2, f.chain(), f.wire)).containsExactly(1, 0);
+            assertThat(ChainSyncer.sync(f.engine(2), 2, f.chain(), f.wire)).containsExactly(0, 0);
             f.scan();
             assertThat(f.write(1, 3, chunk, 0, "v3".getBytes()).committedVersion()).isEqualTo(3);
             for (long t = 1; t <= 3; t++) {
                 assertThat(new String(f.engine(t).committedContent(chunk))).isEqualTo("v3");
+            }
+        }
+    }
+
+    /** A replica from an older history holds the same version number with other bytes: it must not acknowledge as a repeat. */
+    @Test
+    void aStaleReplicaWithTheSameVersionNumberIsOverwrittenNotTakenForARepeat() {
+        try (ChainFixture f = new ChainFixture(dir, 3, TimeUnit.SECONDS.toNanos(5))) {
+            ChunkId chunk = new ChunkId(8, 0);
+            f.engine(3).replace(chunk, 1, 1, "stale bytes from before a truncate".getBytes()); // only the tail has it
+            f.write(1, 1, chunk, 0, "fresh".getBytes());
+            for (long t = 1; t <= 3; t++) {
+                assertThat(new String(f.engine(t).committedContent(chunk))).as("target %d", t).isEqualTo("fresh");
+            }
+            f.engine(2).replace(chunk, 2, 1, "middle diverged".getBytes()); // same next version, other bytes
+            f.write(1, 2, chunk, 0, "again".getBytes());
+            for (long t = 1; t <= 3; t++) {
+                assertThat(new String(f.engine(t).committedContent(chunk))).as("target %d", t).isEqualTo("again");
+                assertThat(f.engine(t).meta(chunk).committedVersion()).isEqualTo(2);
             }
         }
     }
