@@ -72,7 +72,11 @@ public final class FsClient implements AutoCloseable {
         for (int attempt = 0; ; attempt++) {
             List<String> metas = new ArrayList<>(mgmtd.routing().metaAddresses().values());
             if (metas.isEmpty()) {
-                metas = new ArrayList<>(mgmtd.refresh().metaAddresses().values());
+                try {
+                    metas = new ArrayList<>(mgmtd.refresh().metaAddresses().values());
+                } catch (RuntimeException e) { // no cluster manager answers: retried until the deadline
+                    last = new FsException(FsException.Code.UNAVAILABLE, e.getMessage());
+                }
             }
             if (!metas.isEmpty()) {
                 String addr = metas.get(Math.floorMod(attempt, metas.size()));
