@@ -250,8 +250,8 @@ public final class ChunkEngine implements AutoCloseable {
     }
 
     /**
-     * Stages {@code content} as pending {@code version} over a replica whose committed version is
-     * already {@code >= version} (a stale replica from another history): the new file is swapped in
+     * Stages {@code content} as pending {@code version} whatever the replica held, including a
+     * committed version {@code >= version} (a stale replica from another history): the new file is swapped in
      * atomically, so a concurrent reader of the old version gets the old bytes or a checksum
      * mismatch (and reads another replica), never a missing chunk.
      */
@@ -307,36 +307,17 @@ public final class ChunkEngine implements AutoCloseable {
         }
     }
 
-    /** Replaces the replica with committed {@code version} = {@code content}, dropping any pending version (re-sync). */
+    /**
+     * Replaces the replica with committed {@code version} = {@code content}, dropping whatever it held
+     * (re-sync, repair): {@link #restage} then {@link #commit}, so the file is swapped in atomically
+     * even when the old committed version has the same number.
+     */
     public ChunkMeta replace(ChunkId id, long version, long chainVersion, byte[] content) {
         ReentrantLock lock = lock(id);
         lock.lock();
         try {
-            ChunkMeta old = cache.get(id);
-            if (old != null && old.committedVersion() == version && !old.hasPending()) {
-                // same version (a repair): swap the file atomically so a reader never sees the chunk missing
-                Path tmp = dataFile(id, version).resolveSibling(id.index() + "." + version + ".repair");
-                writeFile(tmp, content);
-                try {
-                    Files.move(tmp, dataFile(id, version), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                } catch (IOException e) {
-                    throw new StorageException(Code.IO_ERROR, "replacing chunk " + id + ": " + e.getMessage());
-                }
-                ChunkMeta next = new ChunkMeta(id, version, 0, chainVersion, content.length, crcs(content), 0, new int[0]);
-                persist(next);
-                return next;
-            }
-            if (old != null && old.committedVersion() == version) { // the old file must not be overwritten in place
-                remove(id);
-                old = null;
-            }
-            stage(id, version, chainVersion, 0, content, true);
-            ChunkMeta next = commit(id, version, chainVersion);
-            if (old != null && old.hasPending() && old.pendingVersion() != version) {
-                deleteQuietly(dataFile(id, old.pendingVersion()));
-            }
-            return next;
+            restage(id, version, chainVersion, content);
+            return commit(id, version, chainVersion);
         } finally {
             lock.unlock();
         }
