@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -208,7 +207,7 @@ public final class FsCommand extends CommandGroup {
 
     static ProgressBar bar(String task, long bytes) {
         return new ProgressBarBuilder().setTaskName(task).setInitialMax(bytes).setUnit(" MiB", 1 << 20)
-                .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
+                .setStyle(ProgressBarStyle.ASCII).setConsumer(dev.flyer.bench.Progress.stderrConsumer()).build();
     }
 
     @Command(name = "put", mixinStandardHelpOptions = true, description = "Copy a local file into the fs (replacing the target).")
