@@ -78,6 +78,8 @@ final class DecodeRun {
 
     private void attend(Workspace w, int request, int row0, int tileRows, int fromBlock, int toBlock, int split) {
         TileKernel.begin(w, tileRows, d, dv);
+        boolean inPlace = !sparse && format == KvCacheFormat.BF16 && tokenStrideBytes == 2L * d
+                && TileKernel.readBf16InPlace(w);
         int length = sparse ? topk : seqlens[request];
         int visible = 0;
         long qBytes = q.dtype().byteSize();
@@ -90,8 +92,6 @@ final class DecodeRun {
             visible = Math.max(visible, Math.min(limit, length));
         }
         int blocks = Math.min(toBlock, (visible + Workspace.BLOCK - 1) / Workspace.BLOCK);
-        boolean inPlace = !sparse && format == KvCacheFormat.BF16 && tokenStrideBytes == 2L * d
-                && TileKernel.readsBf16InPlace(w);
         for (int block = fromBlock; block < blocks; block++) {
             if (inPlace) {
                 int n = Math.min(Workspace.BLOCK, length - block * Workspace.BLOCK);

@@ -46,6 +46,7 @@ public final class TileKernel {
         w.d = d;
         w.dv = dv;
         w.narrow = rows <= NARROW_MAX;
+        w.pairs = false;
         w.nv = rows <= L ? 1 : rows <= 2 * L ? 2 : 4;
         w.rowMajorQ = w.narrow || (w.nv == 1 && d % L == 0);
         int padded = w.narrow ? rows : w.nv * L;
@@ -62,7 +63,12 @@ public final class TileKernel {
     public static void putQuery(Workspace w, int r, float scale) {
         int d = w.d;
         float[] q = w.qRow;
-        if (w.rowMajorQ) {
+        if (w.pairs) {
+            int base = r * d;
+            for (int i = 0; i < d; i++) {
+                w.qn[base + NarrowKernel.pairIndex(i)] = q[i] * scale;
+            }
+        } else if (w.rowMajorQ) {
             int base = r * d;
             for (int i = 0; i < d; i++) {
                 w.qn[base + i] = q[i] * scale;
@@ -102,16 +108,18 @@ public final class TileKernel {
     }
 
     /**
-     * Whether {@link #blockBf16} can attend straight from a BF16 cache page (narrow tiles; wide ones
-     * decode the page once into {@code kb} and reuse it for all their rows).
+     * Switches a tile just begun to {@link #blockBf16} (attending straight from BF16 cache pages) when
+     * it can, and says whether it did: narrow tiles whose widths fit the pair layout (wide ones decode
+     * the page once into {@code kb} and reuse it for all their rows). Call before {@link #putQuery}.
      */
-    public static boolean readsBf16InPlace(Workspace w) {
-        return w.narrow && NarrowKernel.fusedBf16(w.d, w.dv);
+    public static boolean readBf16InPlace(Workspace w) {
+        w.pairs = w.narrow && NarrowKernel.fusedBf16(w.d, w.dv);
+        return w.pairs;
     }
 
     /**
      * As {@link #block} over {@code n} contiguous BF16 tokens at {@code cache[offsetBytes]}, V = first
-     * dv channels.
+     * dv channels (tiles switched by {@link #readBf16InPlace}).
      */
     public static void blockBf16(Workspace w, java.lang.foreign.MemorySegment cache, long offsetBytes, int n, int blockPos) {
         if (n > 0) {
@@ -128,8 +136,15 @@ public final class TileKernel {
             return Float.POSITIVE_INFINITY;
         }
         float inv = 1f / sum;
-        for (int c = 0, o = r * dv; c < dv; c++) {
-            w.row[c] = w.ot[o + c] * inv;
+        int o = r * dv;
+        if (w.pairs) {
+            for (int c = 0; c < dv; c++) {
+                w.row[c] = w.ot[o + NarrowKernel.pairIndex(c)] * inv;
+            }
+        } else {
+            for (int c = 0; c < dv; c++) {
+                w.row[c] = w.ot[o + c] * inv;
+            }
         }
         return w.m[r] + (float) Math.log(sum);
     }

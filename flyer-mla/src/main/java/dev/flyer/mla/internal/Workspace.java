@@ -52,6 +52,8 @@ public final class Workspace {
     int nv;
     boolean narrow;
     boolean rowMajorQ;
+    /** Narrow tile reading BF16 pages in place: qn and ot rows in NarrowKernel's pair layout. */
+    boolean pairs;
 
     private Workspace() {}
 
