@@ -19,7 +19,7 @@ import java.lang.foreign.ValueLayout;
  * are per thread and grow to the largest call, so steady-state calls allocate no FP32 buffers.
  */
 public final class GemmRunner {
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[8][0]);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[9][0]);
 
     private GemmRunner() {}
 
@@ -73,11 +73,13 @@ public final class GemmRunner {
                 && b.quantized().groupRows() == PanelKernel.K_BLOCK && b.quantized().scales().size(1) == kBlocks) {
             float[] blockScales = scratch(3, Math.toIntExact(b.quantized().scales().numel()));
             readScales(b.quantized().scales(), blockScales);
+            float[] quartered = scratch(8, rows * k);
+            SkinnyKernel.quarter(aRows, rows, k, quartered);
             if (Specializer.enabled()) {
-                Specializer.run(aRows, rows, k, aScale, bv.segment(), bv.byteOffset(0, 0), bv.stride(0), blockScales, n,
+                Specializer.run(quartered, rows, k, aScale, bv.segment(), bv.byteOffset(0, 0), bv.stride(0), blockScales, n,
                         out, add);
             } else {
-                SkinnyKernel.run(aRows, rows, k, aScale, bv.segment(), bv.byteOffset(0, 0), bv.stride(0), blockScales,
+                SkinnyKernel.run(quartered, rows, k, aScale, bv.segment(), bv.byteOffset(0, 0), bv.stride(0), blockScales,
                         n, out, add);
             }
             return;

@@ -12,9 +12,14 @@ import jdk.incubator.vector.VectorSpecies;
  * four A rows straight from its FP8 codes, with no packing, so the product runs at the speed of
  * reading one byte per weight.
  *
- * <p>Implementation notes: 16 codes load as bytes and widen to ints; the float whose bits are
- * {@code (code & 0x7F) << 20 | (code & 0x80) << 24} is the E4M3 value times 2^-120 (subnormals
- * included), so decoding is three integer ops and the 2^120 is folded into B's block scale. Each
+ * <p>Implementation notes: the float whose bits are {@code (code & 0x7F) << 20 | (code & 0x80) << 24}
+ * is the E4M3 value times 2^-120 (subnormals included), and the 2^120 is folded into B's block
+ * scale. 64 codes load as one vector of 16 ints, with no widening shuffle: byte {@code q} of every
+ * int is "quarter" {@code q}, brought to the top by {@code << (24 - 8q)}, spread by an arithmetic
+ * {@code >> 4} and masked with {@code 0x87F00000} (three in-lane ops per 16 weights). Quarter
+ * {@code q} holds weights {@code 4i + q} of the 64, so A's rows are permuted to match once per call
+ * ({@link #quarter}; a dot product does not care about the order of its terms). Depths past the
+ * last whole 64 use the 16-code widening decode. Each
  * 128-wide K slice's partial sums are promoted into the accumulators times {@code sA * sB}, as in
  * {@link PanelKernel}; lanes are reduced once per output at the end. Needs k to be a multiple of 16
  * and 512-bit vectors; {@link #applies} says when.
@@ -35,6 +40,25 @@ public final class SkinnyKernel {
      */
     static int kOf(int k) {
         return k;
+    }
+
+    /**
+     * Copies {@code rows} rows of depth {@code k} from {@code a} to {@code out} with every whole group
+     * of 64 in quarter order ({@code out[g + 16q + i] = a[g + 4i + q]}); a partial last group is copied as is.
+     */
+    public static void quarter(float[] a, int rows, int k, float[] out) {
+        for (int r = 0; r < rows; r++) {
+            int base = r * k;
+            int g = 0;
+            for (; g + 64 <= k; g += 64) {
+                for (int q = 0; q < 4; q++) {
+                    for (int i = 0; i < 16; i++) {
+                        out[base + g + 16 * q + i] = a[base + g + 4 * i + q];
+                    }
+                }
+            }
+            System.arraycopy(a, base + g, out, base + g, k - g);
+        }
     }
 
     /** Whether this kernel handles an FP8-B product of {@code rows} rows and depth {@code k}. */
@@ -78,7 +102,19 @@ public final class SkinnyKernel {
         for (int kb = 0; kb < kBlocks; kb++) {
             FloatVector p0 = z, p1 = z, p2 = z, p3 = z;
             int end = Math.min(k, (kb + 1) * PanelKernel.K_BLOCK);
-            for (int kk = kb * PanelKernel.K_BLOCK; kk < end; kk += 16) {
+            int kk = kb * PanelKernel.K_BLOCK;
+            for (; kk + 64 <= end; kk += 64) {
+                IntVector codes = IntVector.fromMemorySegment(I, b, rowBase + kk, java.nio.ByteOrder.LITTLE_ENDIAN);
+                for (int q = 0; q < 4; q++) {
+                    FloatVector bv = quarter(codes, q);
+                    int at = kk + 16 * q;
+                    p0 = FloatVector.fromArray(F, a, (r0) * k + at).fma(bv, p0);
+                    p1 = FloatVector.fromArray(F, a, (r0 + o1) * k + at).fma(bv, p1);
+                    p2 = FloatVector.fromArray(F, a, (r0 + o2) * k + at).fma(bv, p2);
+                    p3 = FloatVector.fromArray(F, a, (r0 + o3) * k + at).fma(bv, p3);
+                }
+            }
+            for (; kk < end; kk += 16) {
                 FloatVector bv = decode(b, rowBase + kk);
                 p0 = FloatVector.fromArray(F, a, (r0) * k + kk).fma(bv, p0);
                 p1 = FloatVector.fromArray(F, a, (r0 + o1) * k + kk).fma(bv, p1);
@@ -103,7 +139,7 @@ public final class SkinnyKernel {
         }
     }
 
-    /** One A row (m = 1): two independent chains per slice, one decode per 16 weights. */
+    /** One A row (m = 1): four independent chains per slice, one load per 64 weights. */
     private static void single(float[] a, int k, int kBlocks, float[] aScale, java.lang.foreign.MemorySegment b,
                                long rowBase, float[] bScale, int j, float[] out, boolean add) {
         k = kOf(k);
@@ -115,17 +151,28 @@ public final class SkinnyKernel {
             FloatVector p1 = z;
             int kk = kb * PanelKernel.K_BLOCK;
             int end = Math.min(k, (kb + 1) * PanelKernel.K_BLOCK);
-            for (; kk + 32 <= end; kk += 32) {
-                p0 = FloatVector.fromArray(F, a, kk).fma(decode(b, rowBase + kk), p0);
-                p1 = FloatVector.fromArray(F, a, kk + 16).fma(decode(b, rowBase + kk + 16), p1);
+            FloatVector p2 = z;
+            FloatVector p3 = z;
+            for (; kk + 64 <= end; kk += 64) {
+                IntVector codes = IntVector.fromMemorySegment(I, b, rowBase + kk, java.nio.ByteOrder.LITTLE_ENDIAN);
+                p0 = FloatVector.fromArray(F, a, kk).fma(quarter(codes, 0), p0);
+                p1 = FloatVector.fromArray(F, a, kk + 16).fma(quarter(codes, 1), p1);
+                p2 = FloatVector.fromArray(F, a, kk + 32).fma(quarter(codes, 2), p2);
+                p3 = FloatVector.fromArray(F, a, kk + 48).fma(quarter(codes, 3), p3);
             }
             for (; kk < end; kk += 16) {
                 p0 = FloatVector.fromArray(F, a, kk).fma(decode(b, rowBase + kk), p0);
             }
             float s = aScale[kb] * bScale[(j / PanelKernel.K_BLOCK) * kBlocks + kb] * TWO_POW_120;
-            acc = p0.add(p1).fma(FloatVector.broadcast(F, s), acc);
+            acc = p0.add(p1).add(p2.add(p3)).fma(FloatVector.broadcast(F, s), acc);
         }
         put(out, j, acc, add);
+    }
+
+    /** Quarter {@code q} of 64 codes held as 16 ints (codes {@code 4i + q}) as floats times 2^-120. */
+    private static FloatVector quarter(IntVector codes, int q) {
+        IntVector top = q == 3 ? codes : codes.lanewise(VectorOperators.LSHL, 24 - 8 * q);
+        return top.lanewise(VectorOperators.ASHR, 4).and(0x87F00000).reinterpretAsFloats();
     }
 
     /** 16 E4M3 codes at {@code at} as floats times 2^-120. */
