@@ -96,7 +96,14 @@ final class DecodeRun {
             if (inPlace) {
                 int n = Math.min(Workspace.BLOCK, length - block * Workspace.BLOCK);
                 long offset = cacheBaseBytes + blockTable[request * maxBlocks + block] * blockStrideBytes;
-                TileKernel.blockBf16(w, cache, offset, n, block * Workspace.BLOCK);
+                if (n == Workspace.BLOCK && block + 1 < blocks) {
+                    int nB = Math.min(Workspace.BLOCK, length - (block + 1) * Workspace.BLOCK);
+                    long offsetB = cacheBaseBytes + blockTable[request * maxBlocks + block + 1] * blockStrideBytes;
+                    TileKernel.twoBlocksBf16(w, cache, offset, offsetB, nB, block * Workspace.BLOCK);
+                    block++;
+                } else {
+                    TileKernel.blockBf16(w, cache, offset, n, block * Workspace.BLOCK);
+                }
                 continue;
             }
             int n = sparse ? gather(w, request, block) : load(w, request, block, length);

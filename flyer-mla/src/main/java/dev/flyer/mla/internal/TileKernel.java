@@ -66,7 +66,7 @@ public final class TileKernel {
         if (w.pairs) {
             int base = r * d;
             for (int i = 0; i < d; i++) {
-                w.qn[base + NarrowKernel.pairIndex(i)] = q[i] * scale;
+                w.qn[base + Bf16Pages.pairIndex(i)] = q[i] * scale;
             }
         } else if (w.rowMajorQ) {
             int base = r * d;
@@ -113,7 +113,7 @@ public final class TileKernel {
      * the page once into {@code kb} and reuse it for all their rows). Call before {@link #putQuery}.
      */
     public static boolean readBf16InPlace(Workspace w) {
-        w.pairs = w.narrow && NarrowKernel.fusedBf16(w.d, w.dv);
+        w.pairs = w.narrow && Bf16Pages.fits(w.d, w.dv);
         return w.pairs;
     }
 
@@ -123,8 +123,18 @@ public final class TileKernel {
      */
     public static void blockBf16(Workspace w, java.lang.foreign.MemorySegment cache, long offsetBytes, int n, int blockPos) {
         if (n > 0) {
-            NarrowKernel.blockBf16(w, cache, offsetBytes, n, blockPos);
+            Bf16Pages.attend(w, cache, offsetBytes, n, 0, 0, blockPos);
         }
+    }
+
+    /**
+     * As {@link #blockBf16} over two pages at once: a whole page of 64 tokens at {@code offsetA}
+     * (positions {@code blockPos..}) and {@code nB} tokens at {@code offsetB} (positions
+     * {@code blockPos + 64..}), scored in one pass so two DRAM streams are in flight.
+     */
+    public static void twoBlocksBf16(Workspace w, java.lang.foreign.MemorySegment cache, long offsetA, long offsetB,
+                                     int nB, int blockPos) {
+        Bf16Pages.attend(w, cache, offsetA, BLOCK, offsetB, nB, blockPos);
     }
 
     /** Writes row {@code r}'s normalised output to {@code w.row()} and returns its natural-log LSE. */
@@ -139,7 +149,7 @@ public final class TileKernel {
         int o = r * dv;
         if (w.pairs) {
             for (int c = 0; c < dv; c++) {
-                w.row[c] = w.ot[o + NarrowKernel.pairIndex(c)] * inv;
+                w.row[c] = w.ot[o + Bf16Pages.pairIndex(c)] * inv;
             }
         } else {
             for (int c = 0; c < dv; c++) {

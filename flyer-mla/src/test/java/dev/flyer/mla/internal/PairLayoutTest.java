@@ -12,11 +12,11 @@ class PairLayoutTest {
 
     @Test
     void evenChannelsComeFirstThenOddOnesWithinEachGroup() {
-        assertThat(NarrowKernel.pairIndex(0)).isZero();
-        assertThat(NarrowKernel.pairIndex(1)).isEqualTo(L);
-        assertThat(NarrowKernel.pairIndex(2)).isEqualTo(1);
-        assertThat(NarrowKernel.pairIndex(2 * L - 1)).isEqualTo(2 * L - 1);
-        assertThat(NarrowKernel.pairIndex(2 * L + 3)).isEqualTo(2 * L + L + 1);
+        assertThat(Bf16Pages.pairIndex(0)).isZero();
+        assertThat(Bf16Pages.pairIndex(1)).isEqualTo(L);
+        assertThat(Bf16Pages.pairIndex(2)).isEqualTo(1);
+        assertThat(Bf16Pages.pairIndex(2 * L - 1)).isEqualTo(2 * L - 1);
+        assertThat(Bf16Pages.pairIndex(2 * L + 3)).isEqualTo(2 * L + L + 1);
     }
 
     @Test
@@ -24,7 +24,7 @@ class PairLayoutTest {
         int d = 576;
         Set<Integer> seen = new HashSet<>();
         for (int c = 0; c < d; c++) {
-            int p = NarrowKernel.pairIndex(c);
+            int p = Bf16Pages.pairIndex(c);
             assertThat(p / (2 * L)).as("channel %d stays in its group", c).isEqualTo(c / (2 * L));
             assertThat(seen.add(p)).as("channel %d maps to a free slot", c).isTrue();
         }
