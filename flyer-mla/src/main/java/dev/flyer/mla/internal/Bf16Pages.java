@@ -248,33 +248,51 @@ final class Bf16Pages {
         }
     }
 
-    /** PV of one page for rows {@code r} and {@code r+1} (probabilities at {@code p0}, {@code p1}), each load decoded once. */
+    /**
+     * PV of one page for rows {@code r} and {@code r+1} (probabilities at {@code p0}, {@code p1}),
+     * {@code 4L} channels per pass: each load decoded once, eight independent FMA chains.
+     */
     private static void pv2(Workspace w, int r, float alpha0, float alpha1, int n, MemorySegment cache,
                             long offsetBytes, long tokenBytes, int p0, int p1) {
         int o = r * w.dv;
         int o1 = o + w.dv;
         float[] ot = w.ot;
-        for (int c = 0; c < w.dv; c += 2 * L) {
+        for (int c = 0; c < w.dv; c += 4 * L) {
             FloatVector a0 = FloatVector.fromArray(F, ot, o + c).mul(alpha0);
             FloatVector a1 = FloatVector.fromArray(F, ot, o + c + L).mul(alpha0);
+            FloatVector a2 = FloatVector.fromArray(F, ot, o + c + 2 * L).mul(alpha0);
+            FloatVector a3 = FloatVector.fromArray(F, ot, o + c + 3 * L).mul(alpha0);
             FloatVector b0 = FloatVector.fromArray(F, ot, o1 + c).mul(alpha1);
             FloatVector b1 = FloatVector.fromArray(F, ot, o1 + c + L).mul(alpha1);
+            FloatVector b2 = FloatVector.fromArray(F, ot, o1 + c + 2 * L).mul(alpha1);
+            FloatVector b3 = FloatVector.fromArray(F, ot, o1 + c + 3 * L).mul(alpha1);
             long at = offsetBytes + 2L * c;
             for (int j = 0; j < n; j++, at += tokenBytes) {
                 IntVector w0 = IntVector.fromMemorySegment(I, cache, at, LE);
-                FloatVector e = w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                FloatVector od = w0.and(0xffff0000).reinterpretAsFloats();
+                IntVector w1 = IntVector.fromMemorySegment(I, cache, at + 4L * L, LE);
+                FloatVector e0 = w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                FloatVector d0 = w0.and(0xffff0000).reinterpretAsFloats();
+                FloatVector e1 = w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                FloatVector d1 = w1.and(0xffff0000).reinterpretAsFloats();
                 FloatVector pa = FloatVector.broadcast(F, w.st[p0 + j]);
                 FloatVector pb = FloatVector.broadcast(F, w.st[p1 + j]);
-                a0 = e.fma(pa, a0);
-                a1 = od.fma(pa, a1);
-                b0 = e.fma(pb, b0);
-                b1 = od.fma(pb, b1);
+                a0 = e0.fma(pa, a0);
+                a1 = d0.fma(pa, a1);
+                a2 = e1.fma(pa, a2);
+                a3 = d1.fma(pa, a3);
+                b0 = e0.fma(pb, b0);
+                b1 = d0.fma(pb, b1);
+                b2 = e1.fma(pb, b2);
+                b3 = d1.fma(pb, b3);
             }
             a0.intoArray(ot, o + c);
             a1.intoArray(ot, o + c + L);
+            a2.intoArray(ot, o + c + 2 * L);
+            a3.intoArray(ot, o + c + 3 * L);
             b0.intoArray(ot, o1 + c);
             b1.intoArray(ot, o1 + c + L);
+            b2.intoArray(ot, o1 + c + 2 * L);
+            b3.intoArray(ot, o1 + c + 3 * L);
         }
     }
 }
