@@ -73,8 +73,11 @@ public final class GemmRunner {
                 && b.quantized().groupRows() == PanelKernel.K_BLOCK && b.quantized().scales().size(1) == kBlocks) {
             float[] blockScales = scratch(3, Math.toIntExact(b.quantized().scales().numel()));
             readScales(b.quantized().scales(), blockScales);
-            float[] quartered = scratch(8, rows * k);
-            SkinnyKernel.quarter(aRows, rows, k, quartered);
+            float[] quartered = aRows;
+            if (rows == 1) {
+                quartered = scratch(8, k);
+                SkinnyKernel.quarter(aRows, 1, k, quartered);
+            }
             if (Specializer.enabled()) {
                 Specializer.run(quartered, rows, k, aScale, bv.segment(), bv.byteOffset(0, 0), bv.stride(0), blockScales, n,
                         out, add);

@@ -17,9 +17,11 @@ import jdk.incubator.vector.VectorSpecies;
  * scale. 64 codes load as one vector of 16 ints, with no widening shuffle: byte {@code q} of every
  * int is "quarter" {@code q}, brought to the top by {@code << (24 - 8q)}, spread by an arithmetic
  * {@code >> 4} and masked with {@code 0x87F00000} (three in-lane ops per 16 weights). Quarter
- * {@code q} holds weights {@code 4i + q} of the 64, so A's rows are permuted to match once per call
- * ({@link #quarter}; a dot product does not care about the order of its terms). Depths past the
- * last whole 64 use the 16-code widening decode. Each
+ * {@code q} holds weights {@code 4i + q} of the 64, so A's row is permuted to match once per call
+ * ({@link #quarter}). That is for m = 1 only: the order of the terms changes the FP32 sums in their
+ * last bits, and with activation quantisation a last bit can flip an FP8 code at a tie (the
+ * tiny-V3 FP8 golden test has one in an m = 3 product), so rows 2-8 keep the 16-code widening
+ * decode and its summation order. Depths past the last whole 64 use the widening decode too. Each
  * 128-wide K slice's partial sums are promoted into the accumulators times {@code sA * sB}, as in
  * {@link PanelKernel}; lanes are reduced once per output at the end. Needs k to be a multiple of 16
  * and 512-bit vectors; {@link #applies} says when.
@@ -76,11 +78,15 @@ public final class SkinnyKernel {
         int kBlocks = (k + PanelKernel.K_BLOCK - 1) / PanelKernel.K_BLOCK;
         int tiles = (n + COLS_PER_TILE - 1) / COLS_PER_TILE;
         ComputePool.shared().parallelFor(tiles, (t, w) -> {
-            for (int j = t * COLS_PER_TILE; j < Math.min(n, (t + 1) * COLS_PER_TILE); j++) {
-                if (rows == 1) {
+            int first = t * COLS_PER_TILE;
+            int end = Math.min(n, first + COLS_PER_TILE);
+            if (rows == 1) {
+                for (int j = first; j < end; j++) {
                     single(a, k, kBlocks, aScale, b, bBase + j * bStride, bScale, j, out, add);
-                    continue;
                 }
+                return;
+            }
+            for (int j = first; j < end; j++) {
                 for (int r0 = 0; r0 < rows; r0 += 4) {
                     column(a, r0, Math.min(4, rows - r0), k, kBlocks, aScale, b, bBase + j * bStride, bScale, j, n,
                             out, add);
@@ -102,19 +108,7 @@ public final class SkinnyKernel {
         for (int kb = 0; kb < kBlocks; kb++) {
             FloatVector p0 = z, p1 = z, p2 = z, p3 = z;
             int end = Math.min(k, (kb + 1) * PanelKernel.K_BLOCK);
-            int kk = kb * PanelKernel.K_BLOCK;
-            for (; kk + 64 <= end; kk += 64) {
-                IntVector codes = IntVector.fromMemorySegment(I, b, rowBase + kk, java.nio.ByteOrder.LITTLE_ENDIAN);
-                for (int q = 0; q < 4; q++) {
-                    FloatVector bv = quarter(codes, q);
-                    int at = kk + 16 * q;
-                    p0 = FloatVector.fromArray(F, a, (r0) * k + at).fma(bv, p0);
-                    p1 = FloatVector.fromArray(F, a, (r0 + o1) * k + at).fma(bv, p1);
-                    p2 = FloatVector.fromArray(F, a, (r0 + o2) * k + at).fma(bv, p2);
-                    p3 = FloatVector.fromArray(F, a, (r0 + o3) * k + at).fma(bv, p3);
-                }
-            }
-            for (; kk < end; kk += 16) {
+            for (int kk = kb * PanelKernel.K_BLOCK; kk < end; kk += 16) {
                 FloatVector bv = decode(b, rowBase + kk);
                 p0 = FloatVector.fromArray(F, a, (r0) * k + kk).fma(bv, p0);
                 p1 = FloatVector.fromArray(F, a, (r0 + o1) * k + kk).fma(bv, p1);
