@@ -141,7 +141,9 @@ public final class ProcessCluster {
             if (at >= 0) {
                 String line = text.substring(at, text.indexOf('\n', at) < 0 ? text.length() : text.indexOf('\n', at));
                 String address = line.substring(line.lastIndexOf(' ') + 1).trim();
-                return new Member(config.role(), config.id(), p.pid(), address, conf.toString(), log.toString());
+                Member member = new Member(config.role(), config.id(), p.pid(), address, conf.toString(), log.toString());
+                recordRestart(dir, member);
+                return member;
             }
             if (!p.isAlive() || System.nanoTime() > end) {
                 p.destroyForcibly();
@@ -150,6 +152,25 @@ public final class ProcessCluster {
             }
             sleepMs(20);
         }
+    }
+
+    /**
+     * A process started into a running cluster (a restarted node) replaces its role and id's entry
+     * in cluster.json, so {@link #down} stops it too; during {@link #up} there is no manifest yet.
+     */
+    private static synchronized void recordRestart(Path dir, Member member) throws IOException {
+        if (!Files.exists(manifestPath(dir))) {
+            return;
+        }
+        Manifest m = read(dir);
+        List<Member> processes = new ArrayList<>();
+        for (Member p : m.processes()) {
+            if (!(p.role().equals(member.role()) && p.id() == member.id())) {
+                processes.add(p);
+            }
+        }
+        processes.add(member);
+        write(dir, new Manifest(m.mgmtd(), processes));
     }
 
     /** Stops every process of the cluster at DIR and removes cluster.json; returns how many were running. */

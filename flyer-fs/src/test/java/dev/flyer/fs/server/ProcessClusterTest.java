@@ -33,6 +33,12 @@ class ProcessClusterTest {
         if (java.nio.file.Files.exists(ProcessCluster.manifestPath(dir))) {
             ProcessCluster.down(dir);
         }
+        // restarted nodes are in cluster.json too: no process started with a config under DIR outlives the test
+        String conf = dir.resolve("conf").toString();
+        List<Long> left = ProcessHandle.allProcesses()
+                .filter(h -> h.info().arguments().map(a -> java.util.Arrays.stream(a).anyMatch(x -> x.startsWith(conf))).orElse(false))
+                .map(ProcessHandle::pid).toList();
+        assertThat(left).as("cluster processes still running after down").isEmpty();
     }
 
     static ProcessCluster.Member member(ProcessCluster.Manifest m, String role, int id) {
