@@ -5,21 +5,23 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The register-blocked micro-kernel: a tile of up to 4 rows by one 32-column panel, FP32
+ * The register-blocked micro-kernel: a tile of up to 6 rows by one 32-column panel, FP32
  * products over one 128-wide K slice at a time, each slice's partial sums promoted into the
  * accumulators multiplied by that slice's scale, as DeepGEMM's kernels promote their tensor-core
  * partials.
  *
  * <p>Implementation notes: the panel holds B's 32 columns decoded to FP32 and packed K-major
  * ({@code panel[k * 32 + c]}), so one K step loads two 16-lane vectors of B and broadcasts one A
- * value per row: 8 FMAs per step, 8 partial and 8 accumulator registers. Scales are per row and
+ * value per row: 12 FMAs per step for 6 rows, 12 partial and 12 accumulator registers (4 rows
+ * gave only 8 independent FMA chains, too few to cover the FMA latency with the per-slice
+ * promotion around them). Each output's sum runs in the same order whatever the tile height. Scales are per row and
  * slice for A ({@code aScale[row * kBlocks + kb]}) and per slice and column for B
  * ({@code bScale[kb * 32 + c]}: equal across a 128-row weight block, distinct for per-row scales). Rows beyond {@code rows} and columns beyond {@code cols} are not
  * written.
  */
 public final class PanelKernel {
     public static final int PANEL = 32;
-    public static final int MR = 4;
+    public static final int MR = 6;
     public static final int K_BLOCK = 128;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512.length() == 16
             && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
@@ -46,16 +48,26 @@ public final class PanelKernel {
     private static void tile16(float[] a, int row0, int rows, int k, float[] aScale, int kBlocks, float[] panel,
                                float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols, boolean add) {
         FloatVector z = FloatVector.zero(F);
-        FloatVector d00 = z, d01 = z, d10 = z, d11 = z, d20 = z, d21 = z, d30 = z, d31 = z;
-        int r1 = rows > 1 ? 1 : 0;
-        int r2 = rows > 2 ? 2 : 0;
-        int r3 = rows > 3 ? 3 : 0;
+        FloatVector d00 = z, d01 = z; FloatVector d10 = z, d11 = z; FloatVector d20 = z, d21 = z; FloatVector d30 = z, d31 = z; FloatVector d40 = z, d41 = z; FloatVector d50 = z, d51 = z;
         int a0 = row0 * k;
+        int s0 = row0 * kBlocks;
+        int r1 = rows > 1 ? 1 : 0;
         int a1 = (row0 + r1) * k;
+        int s1 = (row0 + r1) * kBlocks;
+        int r2 = rows > 2 ? 2 : 0;
         int a2 = (row0 + r2) * k;
+        int s2 = (row0 + r2) * kBlocks;
+        int r3 = rows > 3 ? 3 : 0;
         int a3 = (row0 + r3) * k;
+        int s3 = (row0 + r3) * kBlocks;
+        int r4 = rows > 4 ? 4 : 0;
+        int a4 = (row0 + r4) * k;
+        int s4 = (row0 + r4) * kBlocks;
+        int r5 = rows > 5 ? 5 : 0;
+        int a5 = (row0 + r5) * k;
+        int s5 = (row0 + r5) * kBlocks;
         for (int kb = 0; kb < kBlocks; kb++) {
-            FloatVector p00 = z, p01 = z, p10 = z, p11 = z, p20 = z, p21 = z, p30 = z, p31 = z;
+            FloatVector p00 = z, p01 = z; FloatVector p10 = z, p11 = z; FloatVector p20 = z, p21 = z; FloatVector p30 = z, p31 = z; FloatVector p40 = z, p41 = z; FloatVector p50 = z, p51 = z;
             int end = Math.min(k, (kb + 1) * K_BLOCK);
             for (int kk = kb * K_BLOCK; kk < end; kk++) {
                 FloatVector b0 = FloatVector.fromArray(F, panel, kk * PANEL);
@@ -72,21 +84,33 @@ public final class PanelKernel {
                 FloatVector x3 = FloatVector.broadcast(F, a[a3 + kk]);
                 p30 = x3.fma(b0, p30);
                 p31 = x3.fma(b1, p31);
+                FloatVector x4 = FloatVector.broadcast(F, a[a4 + kk]);
+                p40 = x4.fma(b0, p40);
+                p41 = x4.fma(b1, p41);
+                FloatVector x5 = FloatVector.broadcast(F, a[a5 + kk]);
+                p50 = x5.fma(b0, p50);
+                p51 = x5.fma(b1, p51);
             }
             FloatVector sb0 = FloatVector.fromArray(F, bScale, bScaleOffset + kb * PANEL);
             FloatVector sb1 = FloatVector.fromArray(F, bScale, bScaleOffset + kb * PANEL + L);
-            float s0 = aScale[row0 * kBlocks + kb];
-            float s1 = aScale[(row0 + r1) * kBlocks + kb];
-            float s2 = aScale[(row0 + r2) * kBlocks + kb];
-            float s3 = aScale[(row0 + r3) * kBlocks + kb];
-            d00 = p00.fma(sb0.mul(s0), d00);
-            d01 = p01.fma(sb1.mul(s0), d01);
-            d10 = p10.fma(sb0.mul(s1), d10);
-            d11 = p11.fma(sb1.mul(s1), d11);
-            d20 = p20.fma(sb0.mul(s2), d20);
-            d21 = p21.fma(sb1.mul(s2), d21);
-            d30 = p30.fma(sb0.mul(s3), d30);
-            d31 = p31.fma(sb1.mul(s3), d31);
+            float t0 = aScale[s0 + kb];
+            d00 = p00.fma(sb0.mul(t0), d00);
+            d01 = p01.fma(sb1.mul(t0), d01);
+            float t1 = aScale[s1 + kb];
+            d10 = p10.fma(sb0.mul(t1), d10);
+            d11 = p11.fma(sb1.mul(t1), d11);
+            float t2 = aScale[s2 + kb];
+            d20 = p20.fma(sb0.mul(t2), d20);
+            d21 = p21.fma(sb1.mul(t2), d21);
+            float t3 = aScale[s3 + kb];
+            d30 = p30.fma(sb0.mul(t3), d30);
+            d31 = p31.fma(sb1.mul(t3), d31);
+            float t4 = aScale[s4 + kb];
+            d40 = p40.fma(sb0.mul(t4), d40);
+            d41 = p41.fma(sb1.mul(t4), d41);
+            float t5 = aScale[s5 + kb];
+            d50 = p50.fma(sb0.mul(t5), d50);
+            d51 = p51.fma(sb1.mul(t5), d51);
         }
         store(d00, d01, out, row0 * ldOut + col0, cols, add);
         if (rows > 1) {
@@ -97,6 +121,12 @@ public final class PanelKernel {
         }
         if (rows > 3) {
             store(d30, d31, out, (row0 + 3) * ldOut + col0, cols, add);
+        }
+        if (rows > 4) {
+            store(d40, d41, out, (row0 + 4) * ldOut + col0, cols, add);
+        }
+        if (rows > 5) {
+            store(d50, d51, out, (row0 + 5) * ldOut + col0, cols, add);
         }
     }
 
