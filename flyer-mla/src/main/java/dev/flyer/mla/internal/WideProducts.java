@@ -12,10 +12,10 @@ import jdk.incubator.vector.VectorOperators;
  * dot products along d for one-vector tiles) and PV into {@code ot[r][c]} (channels in vectors).
  *
  * <p>Implementation notes: one method per blocking so every accumulator is a named local the JIT
- * keeps in a register (arrays of vectors would spill); 16 accumulators for 4 row vectors, 16 for
- * 2, 8 for 1 (enough independent FMA chains to cover the FMA latency). Key and channel tails use
- * the one-at-a-time loops at the end. Generated shape, hand-checked: each method is the same
- * loop nest unrolled.
+ * keeps in a register (arrays of vectors would spill); 24 accumulators for 4 row vectors (6 keys;
+ * 4 keys for the remainder of 64), 16 for 2, 8 for 1 (enough independent FMA chains to cover the
+ * FMA latency); PV 6 or 4 rows x 4 channel vectors. Key and channel tails use the one-at-a-time
+ * loops at the end. Generated shape, hand-checked: each method is the same loop nest unrolled.
  */
 final class WideProducts {
     private WideProducts() {}
