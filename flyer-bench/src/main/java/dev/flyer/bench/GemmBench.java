@@ -259,18 +259,9 @@ public final class GemmBench {
             int[] masked = new int[groups];
             java.util.Arrays.fill(masked, s.m());
             Runnable ours = s.groups() == 0 ? () -> Gemm.fp8Nt(a[0], b[0], d[0]) : () -> Gemm.fp8GroupedMasked(a, b, d, masked);
-            Optional<Runnable> peer = blas.map(ob -> peer(ob, a, b, s, arena));
-            // alternate ours and the peer so a noisy neighbour (or a JIT compile of a new shape's
-            // kernel still under way) hurts both alike; keep each one's best
-            double oursGflops = 0;
-            double peerGflops = peer.isPresent() ? 0 : Double.NaN;
-            for (int round = 0; round < (quick ? 2 : 3); round++) {
-                oursGflops = Math.max(oursGflops, flops / Measure.bestSeconds(ours, warm, samples) / 1e9);
-                if (peer.isPresent()) {
-                    peerGflops = Math.max(peerGflops, flops / Measure.bestSeconds(peer.get(), warm, samples) / 1e9);
-                }
-            }
-            return new double[] {oursGflops, peerGflops};
+            Runnable peer = blas.map(ob -> peer(ob, a, b, s, arena)).orElse(null);
+            double[] seconds = Measure.bestSecondsAlternating(quick ? 2 : 3, warm, samples, ours, peer);
+            return new double[] {flops / seconds[0] / 1e9, flops / seconds[1] / 1e9};
         }
     }
 

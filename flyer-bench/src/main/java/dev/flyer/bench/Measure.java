@@ -42,6 +42,30 @@ public final class Measure {
         return bestSeconds(once, warmupNs, samples);
     }
 
+    /**
+     * Best seconds per run of each action, measured in {@code rounds} alternating rounds (each a
+     * warm-up and {@code samples} timed runs): a noisy neighbour, or a JIT compile still under way,
+     * then hurts every action alike instead of whichever happened to run first. A {@code null}
+     * action (a peer that is not installed) gets {@code NaN}.
+     */
+    public static double[] bestSecondsAlternating(int rounds, long warmupNs, int samples, Runnable... actions) {
+        double[] best = new double[actions.length];
+        java.util.Arrays.fill(best, Double.POSITIVE_INFINITY);
+        for (int round = 0; round < rounds; round++) {
+            for (int i = 0; i < actions.length; i++) {
+                if (actions[i] != null) {
+                    best[i] = Math.min(best[i], bestSeconds(actions[i], warmupNs, samples));
+                }
+            }
+        }
+        for (int i = 0; i < actions.length; i++) {
+            if (actions[i] == null) {
+                best[i] = Double.NaN;
+            }
+        }
+        return best;
+    }
+
     /** Best seconds per run of {@code action} over {@code samples} runs after a warm-up. */
     public static double bestSeconds(Runnable action, long warmupNs, int samples) {
         long warmEnd = System.nanoTime() + warmupNs;

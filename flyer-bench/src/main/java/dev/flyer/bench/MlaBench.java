@@ -117,13 +117,15 @@ public final class MlaBench {
             double bytes = total * s.format().tokenBytes(D) + 2.0 * rows * s.b() * (D + DV);
             long warm = quick ? 300_000_000L : 1_000_000_000L;
             int samples = quick ? 3 : 5;
-            double ours = Measure.bestSeconds(() -> FlashMla.decode(p.q, p.cache, p.blockTable, seqlens, meta, options,
-                    result.out(), result.lse()), warm, samples);
-            double peer = blas.map(o -> {
+            Runnable peerRun = blas.map(o -> {
                 MlaPeers.Fp32Copies c = MlaPeers.copies(arena, p.bf16Cache, p.blockTable, p.maxBlocks, seqlens, p.qFloats,
                         rows, D, DV);
-                return Measure.bestSeconds(() -> MlaPeers.openBlas(o, c, seqlens, rows, D, DV, scale), warm, samples);
-            }).orElse(Double.NaN);
+                return (Runnable) () -> MlaPeers.openBlas(o, c, seqlens, rows, D, DV, scale);
+            }).orElse(null);
+            double[] seconds = Measure.bestSecondsAlternating(2, warm, samples, () -> FlashMla.decode(p.q, p.cache,
+                    p.blockTable, seqlens, meta, options, result.out(), result.lse()), peerRun);
+            double ours = seconds[0];
+            double peer = seconds[1];
             report.add(new BenchRow(s.name(), "GFLOP/s", flops / ours / 1e9, flops / peer / 1e9, "OpenBLAS-composed",
                     limits.fmaGflopsAll()));
             int count = naiveCount(seqlens, rows);
