@@ -18,7 +18,9 @@ import java.util.function.IntFunction;
  *
  * <p>Transfer rule (3FS compares chain versions; Flyer compares content): send when the successor
  * lacks the chunk, or differs in committed version or content signature (length and block CRCs), or
- * holds a pending version.
+ * holds a pending version. A chunk only the successor had when its list was taken is removed there
+ * only if this target still lacks it under the chunk's lock (found by the soak test: a chunk
+ * truncated away and written again during the sync was removed from the successor).
  */
 public final class ChainSyncer {
     private ChainSyncer() {}
@@ -58,10 +60,28 @@ public final class ChainSyncer {
                 lock.unlock();
             }
         }
+        int removed = 0;
         for (ChunkId gone : theirs.keySet()) {
-            remote.syncChunk(succ.targetId(), chain.version(), gone, 0, null);
+            // decided under the chunk's lock against what this target holds now, not against the
+            // snapshot above: the chunk may have been removed and written again since (a truncate, then
+            // a new write forwarded to the successor), and removing it there would lose that write
+            ReentrantLock lock = local.lock(gone);
+            lock.lock();
+            try {
+                ChunkMeta mine = local.meta(gone);
+                if (mine == null || mine.committedVersion() == 0) {
+                    remote.syncChunk(succ.targetId(), chain.version(), gone, 0, null);
+                    removed++;
+                } else {
+                    remote.syncChunk(succ.targetId(), mine.chainVersion(), gone, mine.committedVersion(),
+                            local.committedContent(gone));
+                    sent++;
+                }
+            } finally {
+                lock.unlock();
+            }
         }
         remote.syncDone(succ.targetId(), chain.version());
-        return new int[] {sent, theirs.size()};
+        return new int[] {sent, removed};
     }
 }

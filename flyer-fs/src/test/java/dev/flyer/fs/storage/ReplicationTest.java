@@ -158,6 +158,54 @@ class ReplicationTest {
         }
     }
 
+    /**
+     * The soak test's failure, made deterministic: a chunk the returning replica held when its list
+     * was taken is truncated away and then written again while the sync runs. The sync must not
+     * remove the new write from the returning replica on the strength of its old list.
+     */
+    @Test
+    void aChunkRemovedAndWrittenAgainDuringTheSyncSurvivesOnTheReturningReplica() {
+        try (ChainFixture f = new ChainFixture(dir, 3, TimeUnit.SECONDS.toNanos(5))) {
+            Random rnd = new Random(11);
+            ChunkId reborn = new ChunkId(7, 0);
+            ChunkId changed = new ChunkId(7, 1);
+            f.write(1, 1, reborn, 0, bytes(rnd, 1000));
+            f.write(1, 2, changed, 0, bytes(rnd, 1000));
+            f.down.put(2L, LocalState.OFFLINE);
+            f.scan();
+            f.write(1, 3, changed, 0, bytes(rnd, 1000)); // differs on the returning replica: the sync sends it
+            f.down.clear();
+            f.nodes.get(1).setLocalState(2, LocalState.ONLINE);
+            assertThat(f.scan().target(2).orElseThrow().state()).isEqualTo(PublicState.SYNCING);
+            byte[] again = bytes(rnd, 500);
+            AtomicBoolean rewritten = new AtomicBoolean();
+            f.wire = n -> n != 1 ? f.nodes.get(n) : new Forwarding(f.nodes.get(1)) {
+                @Override
+                public List<ChunkMeta> chunkMetas(long t, long inode) {
+                    List<ChunkMeta> list = super.chunkMetas(t, inode);
+                    for (long target = 1; target <= 3; target++) { // truncated away on every replica
+                        f.engine(target).remove(reborn);
+                    }
+                    return list;
+                }
+
+                @Override
+                public void syncChunk(long t, long cv, ChunkId c, long v, byte[] content) {
+                    super.syncChunk(t, cv, c, v, content);
+                    if (rewritten.compareAndSet(false, true)) { // after the sync's own list: written again
+                        f.write(1, 4, reborn, 0, again);
+                    }
+                }
+            };
+            ChainSyncer.sync(f.engine(3), 3, f.chain(), f.wire);
+            assertThat(rewritten).isTrue();
+            for (long t = 1; t <= 3; t++) {
+                assertThat(f.engine(t).meta(reborn)).as("target %d", t).isNotNull();
+                assertThat(f.engine(t).committedContent(reborn)).as("target %d", t).isEqualTo(again);
+            }
+        }
+    }
+
     /** 3FS #345: the tail commits, then dies before its acknowledgement arrives. */
     @Test
     void theTailCommitsAndDiesBeforeAcknowledging() {
