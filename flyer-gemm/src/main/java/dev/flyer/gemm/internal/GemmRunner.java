@@ -74,9 +74,9 @@ public final class GemmRunner {
             float[] blockScales = scratch(3, Math.toIntExact(b.quantized().scales().numel()));
             readScales(b.quantized().scales(), blockScales);
             float[] quartered = aRows;
-            if (rows == 1) {
-                quartered = scratch(8, k);
-                SkinnyKernel.quarter(aRows, 1, k, quartered);
+            if (SkinnyKernel.quarterOrder(rows)) {
+                quartered = scratch(8, rows * k);
+                SkinnyKernel.toQuarterOrder(aRows, rows, k, quartered);
             }
             if (Specializer.enabled()) {
                 Specializer.run(quartered, rows, k, aScale, bv.segment(), bv.byteOffset(0, 0), bv.stride(0), blockScales, n,

@@ -20,10 +20,10 @@ import jdk.incubator.vector.VectorSpecies;
  * int is "quarter" {@code q}, brought to the top by {@code << (24 - 8q)}, spread by an arithmetic
  * {@code >> 4} and masked with {@code 0x87F00000} (three in-lane ops per 16 weights). Quarter
  * {@code q} holds weights {@code 4i + q} of the 64, so A's row is permuted to match once per call
- * ({@link #quarter}). That is for m = 1 only: the order of the terms changes the FP32 sums in their
- * last bits, and with activation quantisation a last bit can flip an FP8 code at a tie (the
- * tiny-V3 FP8 golden test has one in an m = 3 product), so rows 2-8 keep the 16-code widening
- * decode and its summation order. Depths past the last whole 64 use the widening decode too. Each
+ * ({@link #toQuarterOrder}). That is for m = 1 only ({@link #quarterOrder}): the order of the terms
+ * changes the FP32 sums in their last bits, and with activation quantisation a last bit can flip an
+ * FP8 code at a tie (the tiny-V3 FP8 golden test has one in an m = 3 product), so 2-16 rows keep
+ * the 16-code widening decode and its summation order. Depths past the last whole 64 use the widening decode too. Each
  * 128-wide K slice's partial sums are promoted into the accumulators times {@code sA * sB}, as in
  * {@link PanelKernel}; lanes are reduced once per output at the end. Needs k to be a multiple of 16
  * and 512-bit vectors; {@link #applies} says when.
@@ -50,7 +50,7 @@ public final class SkinnyKernel {
      * Copies {@code rows} rows of depth {@code k} from {@code a} to {@code out} with every whole group
      * of 64 in quarter order ({@code out[g + 16q + i] = a[g + 4i + q]}); a partial last group is copied as is.
      */
-    public static void quarter(float[] a, int rows, int k, float[] out) {
+    public static void toQuarterOrder(float[] a, int rows, int k, float[] out) {
         for (int r = 0; r < rows; r++) {
             int base = r * k;
             int g = 0;
@@ -63,6 +63,11 @@ public final class SkinnyKernel {
             }
             System.arraycopy(a, base + g, out, base + g, k - g);
         }
+    }
+
+    /** Whether {@link #run} expects A's rows in quarter order ({@link #toQuarterOrder}): one row. */
+    public static boolean quarterOrder(int rows) {
+        return rows == 1;
     }
 
     /** Whether this kernel handles an FP8-B product of {@code rows} rows and depth {@code k}. */
@@ -82,7 +87,7 @@ public final class SkinnyKernel {
         ComputePool.shared().parallelFor(tiles, (t, w) -> {
             int first = t * COLS_PER_TILE;
             int end = Math.min(n, first + COLS_PER_TILE);
-            if (rows == 1) {
+            if (quarterOrder(rows)) {
                 for (int j = first; j < end; j++) {
                     single(a, k, kBlocks, aScale, b, bBase + j * bStride, bScale, j, out, add);
                 }

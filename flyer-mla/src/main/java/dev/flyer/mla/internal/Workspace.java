@@ -11,11 +11,12 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code BLOCK = 64} the KV tokens of one page:
  * <pre>
  *   qt  [d][R]       queries transposed, pre-multiplied by the softmax scale (wide kernel)
- *   qn  [R][d]       queries row-major, scaled (narrow kernel, and wide tiles of one row vector)
+ *   qn  [R][d]       queries row-major, scaled (narrow kernel, and wide tiles of one row vector;
+ *                    in Bf16Pages' pair layout when {@code pairs})
  *   kb  [BLOCK][d]   the current block's keys as FP32 (MLA: V is kb's first dv channels)
  *   vb  [BLOCK][dv]  separate values (prefill's non-absorbed form)
  *   st  [BLOCK][R]   scores, then probabilities (wide);  [R][BLOCK] (narrow)
- *   ot  [R][dv]      unnormalised output
+ *   ot  [R][dv]      unnormalised output (pair layout when {@code pairs})
  *   m, l, alpha [R]  running max, running sum, this block's rescale factor
  *   row [dv]         one finished output row
  * </pre>
@@ -52,7 +53,7 @@ public final class Workspace {
     int nv;
     boolean narrow;
     boolean rowMajorQ;
-    /** Narrow tile reading BF16 pages in place: qn and ot rows in NarrowKernel's pair layout. */
+    /** Narrow tile reading BF16 pages in place: qn and ot rows in Bf16Pages' pair layout. */
     boolean pairs;
 
     private Workspace() {}
