@@ -11,15 +11,17 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Runs one NT product {@code D[rows, n] = A[rows, k] · B[n, k]ᵀ} on the compute pool: A decoded
- * once to FP32 rows, B decoded panel by panel (32 columns, packed K-major) by the worker that
- * owns the panel, {@link PanelKernel} tiles over all rows of each panel.
+ * once to FP32 rows; for FP8 B and up to {@link SkinnyKernel#MAX_ROWS} rows, {@link SkinnyKernel}
+ * (B decoded row by row, never packed); for plain B and few rows, {@link SkinnyPlainKernel}; else B
+ * decoded panel by panel (32 columns, packed K-major) by the worker that owns the panel, and
+ * {@link PanelKernel} tiles over all rows of each panel.
  *
  * <p>Implementation notes: operands are described by {@link Operand}s so FP8 (with per-group
  * scales), BF16 and FP32 share the one kernel; FP32/BF16 operands have scale 1. Scratch buffers
  * are per thread and grow to the largest call, so steady-state calls allocate no FP32 buffers.
  */
 public final class GemmRunner {
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[9][0]);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[10][0]);
 
     private GemmRunner() {}
 

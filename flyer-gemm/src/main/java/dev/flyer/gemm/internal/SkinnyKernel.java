@@ -8,28 +8,33 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The kernel for few rows (decode, m &lt;= {@link #MAX_ROWS}): B is streamed once per group of
- * four A rows straight from its FP8 codes, with no packing, so the product runs at the speed of
- * reading one byte per weight. Up to 16 rows: at m = 16 four passes over a B row that stays in L1
- * beat packing FP32 panels (74 against 58-61 GFLOP/s on the V3 shapes); eight rows per pass was
- * slower (eight A rows of k = 2048 no longer fit L1).
+ * The kernel for few rows (decode and small MoE groups, m &lt;= {@link #MAX_ROWS}): no FP32 panels.
+ * One row streams B straight from its FP8 codes; more rows decode two B rows at a time into a
+ * worker's scratch (2k floats, L1/L2) and run four A rows against both (eight FMA chains, each A
+ * load used twice), so a weight is decoded once per call however many rows use it.
+ *
+ * <p>Measured on the 2-core Zen 5 machine (GFLOP/s, probe over 50 calls, best): m = 16 went from
+ * 64-68 (four-row passes decoding B each time) to 94-105; m = 20-32 run at 114-122 here against
+ * 62-95 through {@link PanelKernel}; from m = 64 at k = 7168 (A no longer fits L2) panels win
+ * (122 vs 102), hence 32.
  *
  * <p>Implementation notes: the float whose bits are {@code (code & 0x7F) << 20 | (code & 0x80) << 24}
  * is the E4M3 value times 2^-120 (subnormals included), and the 2^120 is folded into B's block
- * scale. 64 codes load as one vector of 16 ints, with no widening shuffle: byte {@code q} of every
- * int is "quarter" {@code q}, brought to the top by {@code << (24 - 8q)}, spread by an arithmetic
- * {@code >> 4} and masked with {@code 0x87F00000} (three in-lane ops per 16 weights). Quarter
- * {@code q} holds weights {@code 4i + q} of the 64, so A's row is permuted to match once per call
- * ({@link #toQuarterOrder}). That is for m = 1 only ({@link #quarterOrder}): the order of the terms
- * changes the FP32 sums in their last bits, and with activation quantisation a last bit can flip an
- * FP8 code at a tie (the tiny-V3 FP8 golden test has one in an m = 3 product), so 2-16 rows keep
- * the 16-code widening decode and its summation order. Depths past the last whole 64 use the widening decode too. Each
- * 128-wide K slice's partial sums are promoted into the accumulators times {@code sA * sB}, as in
- * {@link PanelKernel}; lanes are reduced once per output at the end. Needs k to be a multiple of 16
- * and 512-bit vectors; {@link #applies} says when.
+ * scale. For one row, 64 codes load as one vector of 16 ints, with no widening shuffle: byte {@code q}
+ * of every int is "quarter" {@code q}, brought to the top by {@code << (24 - 8q)}, spread by an
+ * arithmetic {@code >> 4} and masked with {@code 0x87F00000} (three in-lane ops per 16 weights).
+ * Quarter {@code q} holds weights {@code 4i + q} of the 64, so A's row is permuted to match once per
+ * call ({@link #toQuarterOrder}). That is for m = 1 only ({@link #quarterOrder}): the order of the
+ * terms changes the FP32 sums in their last bits, and with activation quantisation a last bit can
+ * flip an FP8 code at a tie (the tiny-V3 FP8 golden test has one in an m = 3 product), so more rows
+ * keep the sequential order of the 16-code widening decode (every output is one FMA chain per K
+ * slice, walked in K order, whichever loop nest runs it). Depths past the last whole 64 use the
+ * widening decode too. Each 128-wide K slice's partial sums are promoted into the accumulators
+ * times {@code sA * sB}, as in {@link PanelKernel}; lanes are reduced once per output at the end.
+ * Needs k to be a multiple of 16 and 512-bit vectors; {@link #applies} says when.
  */
 public final class SkinnyKernel {
-    public static final int MAX_ROWS = 16;
+    public static final int MAX_ROWS = 32;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_128;
@@ -82,69 +87,125 @@ public final class SkinnyKernel {
      */
     public static void run(float[] a, int rows, int k, float[] aScale, java.lang.foreign.MemorySegment b, long bBase,
                            long bStride, float[] bScale, int n, float[] out, boolean add) {
-        int kBlocks = (k + PanelKernel.K_BLOCK - 1) / PanelKernel.K_BLOCK;
         int tiles = (n + COLS_PER_TILE - 1) / COLS_PER_TILE;
-        ComputePool.shared().parallelFor(tiles, (t, w) -> {
-            int first = t * COLS_PER_TILE;
-            int end = Math.min(n, first + COLS_PER_TILE);
-            if (quarterOrder(rows)) {
-                for (int j = first; j < end; j++) {
-                    single(a, k, kBlocks, aScale, b, bBase + j * bStride, bScale, j, out, add);
-                }
-                return;
-            }
-            for (int j = first; j < end; j++) {
-                for (int r0 = 0; r0 < rows; r0 += 4) {
-                    column(a, r0, Math.min(4, rows - r0), k, kBlocks, aScale, b, bBase + j * bStride, bScale, j, n,
-                            out, add);
-                }
-            }
-        });
+        // one task per kernel, so that each compiles with its own profile (one shared task inlined
+        // both kernels and ran out of C2's inlining budget in a process that used both)
+        if (quarterOrder(rows)) {
+            ComputePool.shared().parallelFor(tiles, (t, w) -> singleTile(a, k, aScale, b, bBase, bStride, bScale, n,
+                    out, add, t));
+        } else {
+            ComputePool.shared().parallelFor(tiles, (t, w) -> pairTile(a, rows, k, aScale, b, bBase, bStride, bScale,
+                    n, out, add, t));
+        }
     }
 
-    private static void column(float[] a, int r0, int rows, int k, int kBlocks, float[] aScale,
-                               java.lang.foreign.MemorySegment b, long rowBase, float[] bScale, int j, int n,
-                               float[] out, boolean add) {
+    private static void singleTile(float[] a, int k, float[] aScale, java.lang.foreign.MemorySegment b, long bBase,
+                                   long bStride, float[] bScale, int n, float[] out, boolean add, int tile) {
+        int end = Math.min(n, (tile + 1) * COLS_PER_TILE);
+        for (int j = tile * COLS_PER_TILE; j < end; j++) {
+            single(a, k, aScale, b, bBase + j * bStride, bScale, j, out, add);
+        }
+    }
+
+    /** The columns of one tile two at a time (an odd last column is paired with itself). */
+    private static void pairTile(float[] a, int rows, int k, float[] aScale, java.lang.foreign.MemorySegment b,
+                                 long bBase, long bStride, float[] bScale, int n, float[] out, boolean add, int tile) {
+        int end = Math.min(n, (tile + 1) * COLS_PER_TILE);
+        float[] decoded = GemmRunner.scratch(9, 2 * k);
+        for (int j = tile * COLS_PER_TILE; j < end; j += 2) {
+            int j1 = Math.min(j + 1, end - 1);
+            decodeRow(b, bBase + j * bStride, k, decoded, 0);
+            decodeRow(b, bBase + j1 * bStride, k, decoded, k);
+            for (int r0 = 0; r0 < rows; r0 += 4) {
+                columnPair(a, r0, Math.min(4, rows - r0), k, aScale, decoded, bScale, j, j1, n, out, add);
+            }
+        }
+    }
+
+    /** B's row at {@code rowBase} decoded to floats times 2^-120 into {@code dst[at .. at + k)}. */
+    private static void decodeRow(java.lang.foreign.MemorySegment b, long rowBase, int k, float[] dst, int at) {
         k = kOf(k);
-        kBlocks = (k + PanelKernel.K_BLOCK - 1) / PanelKernel.K_BLOCK;
+        for (int kk = 0; kk < k; kk += 16) {
+            decode(b, rowBase + kk).intoArray(dst, at + kk);
+        }
+    }
+
+    /**
+     * Rows {@code r0 ..} (up to four; missing ones repeat a row) against two decoded B rows
+     * ({@code bRows[0 .. k)} is column {@code j}, {@code bRows[k .. 2k)} column {@code j1}, which may
+     * be {@code j} again): eight FMA chains, each A load used twice. Every output is one chain per K
+     * slice walked in K order, so the sums do not depend on how rows and columns are grouped.
+     */
+    private static void columnPair(float[] a, int r0, int rows, int k, float[] aScale, float[] bRows, float[] bScale,
+                                   int j, int j1, int n, float[] out, boolean add) {
+        k = kOf(k);
+        int kBlocks = (k + PanelKernel.K_BLOCK - 1) / PanelKernel.K_BLOCK;
         FloatVector z = FloatVector.zero(F);
-        FloatVector acc0 = z, acc1 = z, acc2 = z, acc3 = z;
+        FloatVector acc0 = z, acc1 = z, acc2 = z, acc3 = z, acc4 = z, acc5 = z, acc6 = z, acc7 = z;
         int o1 = rows > 1 ? 1 : 0;
         int o2 = rows > 2 ? 2 : 0;
         int o3 = rows > 3 ? 3 : 0;
+        int a0 = r0 * k, a1 = (r0 + o1) * k, a2 = (r0 + o2) * k, a3 = (r0 + o3) * k;
         for (int kb = 0; kb < kBlocks; kb++) {
-            FloatVector p0 = z, p1 = z, p2 = z, p3 = z;
+            FloatVector p0 = z, p1 = z, p2 = z, p3 = z, p4 = z, p5 = z, p6 = z, p7 = z;
             int end = Math.min(k, (kb + 1) * PanelKernel.K_BLOCK);
             for (int kk = kb * PanelKernel.K_BLOCK; kk < end; kk += 16) {
-                FloatVector bv = decode(b, rowBase + kk);
-                p0 = FloatVector.fromArray(F, a, (r0) * k + kk).fma(bv, p0);
-                p1 = FloatVector.fromArray(F, a, (r0 + o1) * k + kk).fma(bv, p1);
-                p2 = FloatVector.fromArray(F, a, (r0 + o2) * k + kk).fma(bv, p2);
-                p3 = FloatVector.fromArray(F, a, (r0 + o3) * k + kk).fma(bv, p3);
+                FloatVector b0 = FloatVector.fromArray(F, bRows, kk);
+                FloatVector b1 = FloatVector.fromArray(F, bRows, k + kk);
+                FloatVector x0 = FloatVector.fromArray(F, a, a0 + kk);
+                FloatVector x1 = FloatVector.fromArray(F, a, a1 + kk);
+                FloatVector x2 = FloatVector.fromArray(F, a, a2 + kk);
+                FloatVector x3 = FloatVector.fromArray(F, a, a3 + kk);
+                p0 = x0.fma(b0, p0);
+                p1 = x1.fma(b0, p1);
+                p2 = x2.fma(b0, p2);
+                p3 = x3.fma(b0, p3);
+                p4 = x0.fma(b1, p4);
+                p5 = x1.fma(b1, p5);
+                p6 = x2.fma(b1, p6);
+                p7 = x3.fma(b1, p7);
             }
-            float sb = bScale[(j / PanelKernel.K_BLOCK) * kBlocks + kb] * TWO_POW_120;
-            acc0 = p0.fma(FloatVector.broadcast(F, aScale[r0 * kBlocks + kb] * sb), acc0);
-            acc1 = p1.fma(FloatVector.broadcast(F, aScale[(r0 + o1) * kBlocks + kb] * sb), acc1);
-            acc2 = p2.fma(FloatVector.broadcast(F, aScale[(r0 + o2) * kBlocks + kb] * sb), acc2);
-            acc3 = p3.fma(FloatVector.broadcast(F, aScale[(r0 + o3) * kBlocks + kb] * sb), acc3);
+            float s0 = bScale[(j / PanelKernel.K_BLOCK) * kBlocks + kb] * TWO_POW_120;
+            float s1 = bScale[(j1 / PanelKernel.K_BLOCK) * kBlocks + kb] * TWO_POW_120;
+            float q0 = aScale[r0 * kBlocks + kb];
+            float q1 = aScale[(r0 + o1) * kBlocks + kb];
+            float q2 = aScale[(r0 + o2) * kBlocks + kb];
+            float q3 = aScale[(r0 + o3) * kBlocks + kb];
+            acc0 = p0.fma(FloatVector.broadcast(F, q0 * s0), acc0);
+            acc1 = p1.fma(FloatVector.broadcast(F, q1 * s0), acc1);
+            acc2 = p2.fma(FloatVector.broadcast(F, q2 * s0), acc2);
+            acc3 = p3.fma(FloatVector.broadcast(F, q3 * s0), acc3);
+            acc4 = p4.fma(FloatVector.broadcast(F, q0 * s1), acc4);
+            acc5 = p5.fma(FloatVector.broadcast(F, q1 * s1), acc5);
+            acc6 = p6.fma(FloatVector.broadcast(F, q2 * s1), acc6);
+            acc7 = p7.fma(FloatVector.broadcast(F, q3 * s1), acc7);
         }
-        put(out, r0 * n + j, acc0, add);
+        put4(out, r0 * n + j, n, rows, acc0, acc1, acc2, acc3, add);
+        if (j1 != j) {
+            put4(out, r0 * n + j1, n, rows, acc4, acc5, acc6, acc7, add);
+        }
+    }
+
+    /** The first {@code rows} of four results into {@code out[at]}, {@code out[at + n]}, ... */
+    private static void put4(float[] out, int at, int n, int rows, FloatVector r0, FloatVector r1, FloatVector r2,
+                             FloatVector r3, boolean add) {
+        put(out, at, r0, add);
         if (rows > 1) {
-            put(out, (r0 + 1) * n + j, acc1, add);
+            put(out, at + n, r1, add);
         }
         if (rows > 2) {
-            put(out, (r0 + 2) * n + j, acc2, add);
+            put(out, at + 2 * n, r2, add);
         }
         if (rows > 3) {
-            put(out, (r0 + 3) * n + j, acc3, add);
+            put(out, at + 3 * n, r3, add);
         }
     }
 
     /** One A row (m = 1): four independent chains per slice, one load per 64 weights. */
-    private static void single(float[] a, int k, int kBlocks, float[] aScale, java.lang.foreign.MemorySegment b,
+    private static void single(float[] a, int k, float[] aScale, java.lang.foreign.MemorySegment b,
                                long rowBase, float[] bScale, int j, float[] out, boolean add) {
         k = kOf(k);
-        kBlocks = (k + PanelKernel.K_BLOCK - 1) / PanelKernel.K_BLOCK;
+        int kBlocks = (k + PanelKernel.K_BLOCK - 1) / PanelKernel.K_BLOCK;
         FloatVector z = FloatVector.zero(F);
         FloatVector acc = z;
         for (int kb = 0; kb < kBlocks; kb++) {
