@@ -23,6 +23,11 @@ import java.lang.foreign.ValueLayout;
 public final class GemmRunner {
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[10][0]);
 
+    private static final jdk.incubator.vector.VectorSpecies<Float> PACK = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+    /** Lane {@code i} of a decoded B row goes {@code i} panel rows further: {@code i * PANEL}. */
+    private static final int[] PACK_STRIDES = java.util.stream.IntStream.range(0, PACK.length())
+            .map(i -> i * PanelKernel.PANEL).toArray();
+
     private GemmRunner() {}
 
     /** A matrix operand: values (FP8, BF16 or F32, row-contiguous) and, for FP8, scales. */
@@ -166,7 +171,12 @@ public final class GemmRunner {
         for (int c = 0; c < PanelKernel.PANEL; c++) {
             if (c < cols) {
                 decodeRow(b.values(), col0 + c, k, row, 0);
-                for (int kk = 0; kk < k; kk++) {
+                int kk = 0;
+                for (; kk + PACK.length() <= k; kk += PACK.length()) {
+                    jdk.incubator.vector.FloatVector.fromArray(PACK, row, kk)
+                            .intoArray(panel, kk * PanelKernel.PANEL + c, PACK_STRIDES, 0);
+                }
+                for (; kk < k; kk++) {
                     panel[kk * PanelKernel.PANEL + c] = row[kk];
                 }
             } else {
