@@ -40,6 +40,8 @@ public final class SkinnyKernel {
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_128;
     private static final float TWO_POW_120 = 0x1p120f;
     private static final int COLS_PER_TILE = 16;
+    /** Sign and the seven magnitude bits of a code moved to float bits 31 and 26..20. */
+    private static final int QUARTER_MASK = 0x87F00000;
 
     private SkinnyKernel() {}
 
@@ -126,7 +128,10 @@ public final class SkinnyKernel {
     private static void decodeRow(java.lang.foreign.MemorySegment b, long rowBase, int k, float[] dst, int at) {
         k = kOf(k);
         for (int kk = 0; kk < k; kk += 16) {
-            decode(b, rowBase + kk).intoArray(dst, at + kk);
+            IntVector codes = ((IntVector) ByteVector.fromMemorySegment(B8, b, rowBase + kk, java.nio.ByteOrder.LITTLE_ENDIAN)
+                    .castShape(I, 0)).and(0xFF);
+            codes.and(0x7F).lanewise(VectorOperators.LSHL, 20).or(codes.and(0x80).lanewise(VectorOperators.LSHL, 24))
+                    .reinterpretAsFloats().intoArray(dst, at + kk);
         }
     }
 
@@ -180,15 +185,15 @@ public final class SkinnyKernel {
             acc6 = p6.fma(FloatVector.broadcast(F, q2 * s1), acc6);
             acc7 = p7.fma(FloatVector.broadcast(F, q3 * s1), acc7);
         }
-        put4(out, r0 * n + j, n, rows, acc0, acc1, acc2, acc3, add);
+        put4(out, r0 * n + j, n, rows, acc0.reduceLanes(VectorOperators.ADD), acc1.reduceLanes(VectorOperators.ADD), acc2.reduceLanes(VectorOperators.ADD), acc3.reduceLanes(VectorOperators.ADD), add);
         if (j1 != j) {
-            put4(out, r0 * n + j1, n, rows, acc4, acc5, acc6, acc7, add);
+            put4(out, r0 * n + j1, n, rows, acc4.reduceLanes(VectorOperators.ADD), acc5.reduceLanes(VectorOperators.ADD), acc6.reduceLanes(VectorOperators.ADD), acc7.reduceLanes(VectorOperators.ADD), add);
         }
     }
 
     /** The first {@code rows} of four results into {@code out[at]}, {@code out[at + n]}, ... */
-    private static void put4(float[] out, int at, int n, int rows, FloatVector r0, FloatVector r1, FloatVector r2,
-                             FloatVector r3, boolean add) {
+    private static void put4(float[] out, int at, int n, int rows, float r0, float r1, float r2, float r3,
+                             boolean add) {
         put(out, at, r0, add);
         if (rows > 1) {
             put(out, at + n, r1, add);
@@ -217,10 +222,14 @@ public final class SkinnyKernel {
             FloatVector p3 = z;
             for (; kk + 64 <= end; kk += 64) {
                 IntVector codes = IntVector.fromMemorySegment(I, b, rowBase + kk, java.nio.ByteOrder.LITTLE_ENDIAN);
-                p0 = FloatVector.fromArray(F, a, kk).fma(quarter(codes, 0), p0);
-                p1 = FloatVector.fromArray(F, a, kk + 16).fma(quarter(codes, 1), p1);
-                p2 = FloatVector.fromArray(F, a, kk + 32).fma(quarter(codes, 2), p2);
-                p3 = FloatVector.fromArray(F, a, kk + 48).fma(quarter(codes, 3), p3);
+                IntVector q0 = codes.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4);
+                IntVector q1 = codes.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4);
+                IntVector q2 = codes.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4);
+                IntVector q3 = codes.lanewise(VectorOperators.ASHR, 4);
+                p0 = FloatVector.fromArray(F, a, kk).fma(q0.and(QUARTER_MASK).reinterpretAsFloats(), p0);
+                p1 = FloatVector.fromArray(F, a, kk + 16).fma(q1.and(QUARTER_MASK).reinterpretAsFloats(), p1);
+                p2 = FloatVector.fromArray(F, a, kk + 32).fma(q2.and(QUARTER_MASK).reinterpretAsFloats(), p2);
+                p3 = FloatVector.fromArray(F, a, kk + 48).fma(q3.and(QUARTER_MASK).reinterpretAsFloats(), p3);
             }
             for (; kk < end; kk += 16) {
                 p0 = FloatVector.fromArray(F, a, kk).fma(decode(b, rowBase + kk), p0);
@@ -228,13 +237,7 @@ public final class SkinnyKernel {
             float s = aScale[kb] * bScale[(j / PanelKernel.K_BLOCK) * kBlocks + kb] * TWO_POW_120;
             acc = p0.add(p1).add(p2.add(p3)).fma(FloatVector.broadcast(F, s), acc);
         }
-        put(out, j, acc, add);
-    }
-
-    /** Quarter {@code q} of 64 codes held as 16 ints (codes {@code 4i + q}) as floats times 2^-120. */
-    private static FloatVector quarter(IntVector codes, int q) {
-        IntVector top = q == 3 ? codes : codes.lanewise(VectorOperators.LSHL, 24 - 8 * q);
-        return top.lanewise(VectorOperators.ASHR, 4).and(0x87F00000).reinterpretAsFloats();
+        put(out, j, acc.reduceLanes(VectorOperators.ADD), add);
     }
 
     /** 16 E4M3 codes at {@code at} as floats times 2^-120. */
@@ -245,8 +248,10 @@ public final class SkinnyKernel {
                 .or(codes.and(0x80).lanewise(VectorOperators.LSHL, 24)).reinterpretAsFloats();
     }
 
-    private static void put(float[] out, int at, FloatVector acc, boolean add) {
-        float v = acc.reduceLanes(VectorOperators.ADD);
+    // vectors never cross a call that C2 may leave out of line (it did, for want of profile, and
+    // boxed them: a third of the speed); kernels reduce their sums and decode in line,
+    // helpers take floats
+    private static void put(float[] out, int at, float v, boolean add) {
         out[at] = add ? out[at] + v : v;
     }
 }

@@ -138,20 +138,20 @@ public final class SkinnyPlainKernel {
             c2 = FloatVector.fromArray(F, a, o2 + i).fma(v, c2);
             c3 = FloatVector.fromArray(F, a, o3 + i).fma(v, c3);
         }
-        put(out, r0 * n + j, c0, add);
+        put(out, r0 * n + j, c0.reduceLanes(VectorOperators.ADD), add);
         if (rows > 1) {
-            put(out, (r0 + 1) * n + j, c1, add);
+            put(out, (r0 + 1) * n + j, c1.reduceLanes(VectorOperators.ADD), add);
         }
         if (rows > 2) {
-            put(out, (r0 + 2) * n + j, c2, add);
+            put(out, (r0 + 2) * n + j, c2.reduceLanes(VectorOperators.ADD), add);
         }
         if (rows > 3) {
-            put(out, (r0 + 3) * n + j, c3, add);
+            put(out, (r0 + 3) * n + j, c3.reduceLanes(VectorOperators.ADD), add);
         }
     }
 
-    private static void put(float[] out, int at, FloatVector sum, boolean add) {
-        float s = sum.reduceLanes(VectorOperators.ADD);
+    /** Takes the reduced sum: a vector passed to a call C2 leaves out of line is boxed (seen in SkinnyKernel). */
+    private static void put(float[] out, int at, float s, boolean add) {
         out[at] = add ? out[at] + s : s;
     }
 }
