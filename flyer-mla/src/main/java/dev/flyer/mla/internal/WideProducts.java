@@ -249,13 +249,13 @@ final class WideProducts {
             a03 = x0.fma(y, a03); a13 = x1.fma(y, a13); a23 = x2.fma(y, a23); a33 = x3.fma(y, a33);
         }
         int s = j0 * ROWS + r0;
-        st[s] = sum(a00); st[s + 1] = sum(a10); st[s + 2] = sum(a20); st[s + 3] = sum(a30);
+        st[s] = a00.reduceLanes(VectorOperators.ADD); st[s + 1] = a10.reduceLanes(VectorOperators.ADD); st[s + 2] = a20.reduceLanes(VectorOperators.ADD); st[s + 3] = a30.reduceLanes(VectorOperators.ADD);
         s += ROWS;
-        st[s] = sum(a01); st[s + 1] = sum(a11); st[s + 2] = sum(a21); st[s + 3] = sum(a31);
+        st[s] = a01.reduceLanes(VectorOperators.ADD); st[s + 1] = a11.reduceLanes(VectorOperators.ADD); st[s + 2] = a21.reduceLanes(VectorOperators.ADD); st[s + 3] = a31.reduceLanes(VectorOperators.ADD);
         s += ROWS;
-        st[s] = sum(a02); st[s + 1] = sum(a12); st[s + 2] = sum(a22); st[s + 3] = sum(a32);
+        st[s] = a02.reduceLanes(VectorOperators.ADD); st[s + 1] = a12.reduceLanes(VectorOperators.ADD); st[s + 2] = a22.reduceLanes(VectorOperators.ADD); st[s + 3] = a32.reduceLanes(VectorOperators.ADD);
         s += ROWS;
-        st[s] = sum(a03); st[s + 1] = sum(a13); st[s + 2] = sum(a23); st[s + 3] = sum(a33);
+        st[s] = a03.reduceLanes(VectorOperators.ADD); st[s + 1] = a13.reduceLanes(VectorOperators.ADD); st[s + 2] = a23.reduceLanes(VectorOperators.ADD); st[s + 3] = a33.reduceLanes(VectorOperators.ADD);
     }
 
     /** One row's score against one key, along d. */
@@ -264,11 +264,7 @@ final class WideProducts {
         for (int i = 0; i < d; i += L) {
             a = FloatVector.fromArray(F, qn, r * d + i).fma(FloatVector.fromArray(F, kb, j * d + i), a);
         }
-        st[j * ROWS + r] = sum(a);
-    }
-
-    private static float sum(FloatVector v) {
-        return v.reduceLanes(VectorOperators.ADD);
+        st[j * ROWS + r] = a.reduceLanes(VectorOperators.ADD);
     }
 
     /**
