@@ -76,7 +76,8 @@ public final class GemmRunner {
             }
         }
         Tensor bv = b.values();
-        if (SkinnyKernel.applies(rows, k, bv.dtype() == DType.F8_E4M3) && bv.stride(1) == 1
+        TilePlan plan = TilePlan.choose(rows, n, k, ComputePool.shared().threads());
+        if (plan.skinny() && SkinnyKernel.applies(rows, k, bv.dtype() == DType.F8_E4M3) && bv.stride(1) == 1
                 && b.quantized().groupRows() == PanelKernel.K_BLOCK && b.quantized().scales().size(1) == kBlocks) {
             float[] blockScales = scratch(3, Math.toIntExact(b.quantized().scales().numel()));
             readScales(b.quantized().scales(), blockScales);
@@ -87,10 +88,10 @@ public final class GemmRunner {
             }
             if (Specializer.enabled()) {
                 Specializer.run(quartered, rows, k, aScale, bv.segment(), bv.byteOffset(0, 0), bv.stride(0), blockScales, n,
-                        out, add);
+                        out, add, plan.tileCols());
             } else {
                 SkinnyKernel.run(quartered, rows, k, aScale, bv.segment(), bv.byteOffset(0, 0), bv.stride(0), blockScales,
-                        n, out, add);
+                        n, out, add, plan.tileCols());
             }
             return;
         }

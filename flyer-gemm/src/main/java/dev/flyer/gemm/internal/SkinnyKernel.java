@@ -14,9 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
  * load used twice), so a weight is decoded once per call however many rows use it.
  *
  * <p>Measured on the 2-core Zen 5 machine (GFLOP/s, probe over 50 calls, best): m = 16 went from
- * 64-68 (four-row passes decoding B each time) to 94-105; m = 20-32 run at 114-122 here against
- * 62-95 through {@link PanelKernel}; from m = 64 at k = 7168 (A no longer fits L2) panels win
- * (122 vs 102), hence 32.
+ * 64-68 (four-row passes decoding B each time) to 94-126; {@link TilePlan} decides when panels
+ * take over (when A no longer fits L2).
  *
  * <p>Implementation notes: the float whose bits are {@code (code & 0x7F) << 20 | (code & 0x80) << 24}
  * is the E4M3 value times 2^-120 (subnormals included), and the 2^120 is folded into B's block
@@ -34,12 +33,11 @@ import jdk.incubator.vector.VectorSpecies;
  * Needs k to be a multiple of 16 and 512-bit vectors; {@link #applies} says when.
  */
 public final class SkinnyKernel {
-    public static final int MAX_ROWS = 32;
+    public static final int MAX_ROWS = 48;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_128;
     private static final float TWO_POW_120 = 0x1p120f;
-    private static final int COLS_PER_TILE = 16;
     /** Sign and the seven magnitude bits of a code moved to float bits 31 and 26..20. */
     private static final int QUARTER_MASK = 0x87F00000;
 
@@ -85,36 +83,38 @@ public final class SkinnyKernel {
     /**
      * {@code out[r * n + j] (+)= sum_k a[r * k + kk] * B[j, kk]} promoted per slice, for B's codes
      * in {@code b} (row {@code j} at byte {@code bBase + j * bStride}) and B's 128x128 block scales
-     * {@code bScale[(j / 128) * kBlocks + kb]}.
+     * {@code bScale[(j / 128) * kBlocks + kb]}, in tiles of {@code tileCols} columns ({@link TilePlan}).
      */
     public static void run(float[] a, int rows, int k, float[] aScale, java.lang.foreign.MemorySegment b, long bBase,
-                           long bStride, float[] bScale, int n, float[] out, boolean add) {
-        int tiles = (n + COLS_PER_TILE - 1) / COLS_PER_TILE;
+                           long bStride, float[] bScale, int n, float[] out, boolean add, int tileCols) {
+        int tiles = (n + tileCols - 1) / tileCols;
         // one task per kernel, so that each compiles with its own profile (one shared task inlined
         // both kernels and ran out of C2's inlining budget in a process that used both)
         if (quarterOrder(rows)) {
             ComputePool.shared().parallelFor(tiles, (t, w) -> singleTile(a, k, aScale, b, bBase, bStride, bScale, n,
-                    out, add, t));
+                    out, add, t * tileCols, tileCols));
         } else {
             ComputePool.shared().parallelFor(tiles, (t, w) -> pairTile(a, rows, k, aScale, b, bBase, bStride, bScale,
-                    n, out, add, t));
+                    n, out, add, t * tileCols, tileCols));
         }
     }
 
     private static void singleTile(float[] a, int k, float[] aScale, java.lang.foreign.MemorySegment b, long bBase,
-                                   long bStride, float[] bScale, int n, float[] out, boolean add, int tile) {
-        int end = Math.min(n, (tile + 1) * COLS_PER_TILE);
-        for (int j = tile * COLS_PER_TILE; j < end; j++) {
+                                   long bStride, float[] bScale, int n, float[] out, boolean add, int first,
+                                   int cols) {
+        int end = Math.min(n, first + cols);
+        for (int j = first; j < end; j++) {
             single(a, k, aScale, b, bBase + j * bStride, bScale, j, out, add);
         }
     }
 
     /** The columns of one tile two at a time (an odd last column is paired with itself). */
     private static void pairTile(float[] a, int rows, int k, float[] aScale, java.lang.foreign.MemorySegment b,
-                                 long bBase, long bStride, float[] bScale, int n, float[] out, boolean add, int tile) {
-        int end = Math.min(n, (tile + 1) * COLS_PER_TILE);
+                                 long bBase, long bStride, float[] bScale, int n, float[] out, boolean add, int first,
+                                 int cols) {
+        int end = Math.min(n, first + cols);
         float[] decoded = GemmRunner.scratch(9, 2 * k);
-        for (int j = tile * COLS_PER_TILE; j < end; j += 2) {
+        for (int j = first; j < end; j += 2) {
             int j1 = Math.min(j + 1, end - 1);
             decodeRow(b, bBase + j * bStride, k, decoded, 0);
             decodeRow(b, bBase + j1 * bStride, k, decoded, k);
