@@ -84,6 +84,12 @@ public final class ClusterManager implements AutoCloseable {
         return config;
     }
 
+    /** The routing info as the primary serves it; a standby throws {@link NotPrimaryException} naming the primary. */
+    public RoutingInfo primaryRouting() {
+        requirePrimary();
+        return routing;
+    }
+
     /** The current routing info (a standby's copy may be stale). */
     public RoutingInfo routing() {
         return routing;

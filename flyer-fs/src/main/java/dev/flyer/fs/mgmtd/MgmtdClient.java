@@ -17,11 +17,13 @@ import java.util.function.Function;
 
 /**
  * Talks to whichever of the configured cluster managers is primary: a standby's answer or an
- * unreachable manager moves on to the next address, until {@code deadlineNs}. Keeps the newest
- * routing info it fetched ({@link #routing()}), refreshed by version.
+ * unreachable manager moves on to the next address, until {@code deadlineNs}; a standby that
+ * names the primary sends the client there, even when that address was not configured (a user
+ * who knows one manager reaches the cluster). Keeps the newest routing info it fetched
+ * ({@link #routing()}), refreshed by version.
  */
 public final class MgmtdClient {
-    private final List<String> addresses;
+    private final java.util.concurrent.CopyOnWriteArrayList<String> addresses;
     private final long callTimeoutNs;
     private final long deadlineNs;
     private volatile int current;
@@ -31,7 +33,7 @@ public final class MgmtdClient {
         if (addresses.isEmpty()) {
             throw new IllegalArgumentException("no cluster manager address given");
         }
-        this.addresses = new ArrayList<>(addresses);
+        this.addresses = new java.util.concurrent.CopyOnWriteArrayList<>(addresses);
         this.callTimeoutNs = callTimeoutNs;
         this.deadlineNs = deadlineNs;
     }
@@ -71,6 +73,14 @@ public final class MgmtdClient {
                 return RpcClient.to(addr).call(method, body, parse, callTimeoutNs);
             } catch (RpcException e) {
                 last = e;
+                String primary = e.code().equals("NOT_PRIMARY") ? NotPrimaryException.primaryIn(e.detail()) : null;
+                if (primary != null && !primary.equals(addr)) {
+                    if (attempt >= addresses.size()) {
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20)); // two managers naming each other
+                    }
+                    follow(primary);
+                    continue;
+                }
                 if (e.domain().equals("mgmtd") || e.domain().equals("rpc")) {
                     current++;
                     if (current % addresses.size() == 0) {
@@ -83,5 +93,15 @@ public final class MgmtdClient {
         }
         throw new RpcException("mgmtd", "UNAVAILABLE", "no primary cluster manager among " + addresses + " within "
                 + TimeUnit.NANOSECONDS.toMillis(deadlineNs) + " ms" + (last == null ? "" : ": " + last.getMessage()));
+    }
+
+    /** Makes {@code primary} the next address tried, adding it to the known ones if new. */
+    private void follow(String primary) {
+        int at = addresses.indexOf(primary);
+        if (at < 0) {
+            addresses.addIfAbsent(primary);
+            at = addresses.indexOf(primary);
+        }
+        current = at;
     }
 }

@@ -28,10 +28,7 @@ public final class MgmtdService {
         });
         rpc.handle(ROUTING, (req, resp) -> {
             long known = req.getLong();
-            if (!m.isPrimary()) {
-                throw new NotPrimaryException(null);
-            }
-            var r = m.routing();
+            var r = m.primaryRouting();
             resp.putBool(r.version() != known);
             if (r.version() != known) {
                 RoutingCodec.write(resp, r);
