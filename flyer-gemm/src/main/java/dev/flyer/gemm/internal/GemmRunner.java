@@ -151,12 +151,18 @@ public final class GemmRunner {
 
     /** Decodes row {@code row} of {@code v} into {@code dst[at .. at + k)}. */
     static void decodeRow(Tensor v, long row, int k, float[] dst, int at) {
+        decodeRow(v, row, 0, k, dst, at);
+    }
+
+    /** Decodes depths {@code from .. from + count} of row {@code row} of {@code v} into {@code dst[at ..]}. */
+    static void decodeRow(Tensor v, long row, int from, int count, float[] dst, int at) {
+        int k = count;
         if (v.stride(1) != 1) {
             throw new IllegalArgumentException("operand rows must be contiguous (stride 1 along k), got strides "
                     + java.util.Arrays.toString(v.strides()));
         }
         MemorySegment seg = v.segment();
-        long base = v.byteOffset(row, 0);
+        long base = v.byteOffset(row, from);
         switch (v.dtype()) {
             case F8_E4M3 -> Fp8Format.E4M3FN.decode(seg, base, dst, at, k);
             case F8_E5M2 -> Fp8Format.E5M2.decode(seg, base, dst, at, k);
@@ -168,6 +174,10 @@ public final class GemmRunner {
     }
 
     private static void packPanel(Operand b, int col0, int cols, int k, float[] panel) {
+        if (PanelPacker.applies()) {
+            PanelPacker.pack(b.values(), col0, cols, k, panel);
+            return;
+        }
         float[] row = scratch(3, k);
         for (int c = 0; c < PanelKernel.PANEL; c++) {
             if (c < cols) {
