@@ -88,7 +88,8 @@ class GemmTest {
     void fp8DenseMatchesBothReferencesOnAwkwardShapes() {
         int[][] shapes = {{1, 128, 128}, {3, 130, 256}, {17, 33, 384}, {64, 256, 1024}, {5, 7, 200}, {4, 32, 128},
             {8, 64, 2048}, {1, 40, 336}, {3, 24, 336}, {12, 40, 256}, {16, 24, 336}, {20, 41, 336}, {32, 129, 256},
-            {33, 17, 128}, {47, 18, 256}};
+            {33, 17, 128}, {47, 18, 256},
+            {64, 40, 4224}};
         // the FP8-vs-unquantised diff is a statistic: judged over all shapes' outputs together, as
         // DeepGEMM judges it over large outputs (one 1x128 output alone can exceed it by chance)
         java.util.List<double[]> got = new java.util.ArrayList<>();
@@ -122,9 +123,11 @@ class GemmTest {
 
     @Test
     void accumulateModeAndBf16Output() {
-        int m = 9;
-        int n = 40;
-        int k = 256;
+        accumulateAndBf16(9, 40, 256);
+        accumulateAndBf16(50, 40, 2304); // panels in two K chunks, C entering the first
+    }
+
+    private void accumulateAndBf16(int m, int n, int k) {
         Tensor x = gaussian(DType.F32, m, k);
         Tensor w = gaussian(DType.F32, n, k);
         QuantizedTensor a = Fp8Quantizer.perTokenGroup(x, 128, false, arena);
