@@ -124,7 +124,7 @@ class GemmTest {
     @Test
     void accumulateModeAndBf16Output() {
         accumulateAndBf16(9, 40, 256);
-        accumulateAndBf16(50, 40, 2304); // panels in two K chunks, C entering the first
+        accumulateAndBf16(50, 40, 2304); // panels in two K chunks
     }
 
     private void accumulateAndBf16(int m, int n, int k) {

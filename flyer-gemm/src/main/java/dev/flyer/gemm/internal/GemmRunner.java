@@ -31,7 +31,8 @@ public final class GemmRunner {
     /**
      * K slices per panel chunk: 2048 deep, 256 KiB of FP32 panel. Measured against whole-K panels in
      * one process, alternating (best of 32 calls each): m = 512 n = 2112 k = 7168 190 -> 203 GFLOP/s,
-     * m = 128 181 -> 189, m = 64 k = 16384 147 -> 150; the same sums bit for bit.
+     * m = 128 181 -> 189, m = 64 k = 16384 147 -> 150. Deeper products add their chunks' sums in
+     * order (their last bits differ from one-piece sums).
      */
     static final int CHUNK_BLOCKS = 16;
 
@@ -126,19 +127,17 @@ public final class GemmRunner {
                             : blockScales[(col0 + c) / bq.groupRows() * scaleCols + kb * PanelKernel.K_BLOCK / bq.groupCols()];
                 }
             }
-            // K in chunks whose slice of the panel stays in L2 while every row tile walks it; the
-            // accumulators resume from out, so the sums are those of one piece (with accumulate,
-            // C enters at the start instead of the end when there is more than one chunk)
+            // K in chunks whose slice of the panel stays in L2 while every row tile walks it; each
+            // chunk's sums are added to out (one chunk: the sums of one piece, as before)
             int step = CHUNK_BLOCKS;
             int chunks = (kBlocks + step - 1) / step;
             for (int c = 0; c < chunks; c++) {
                 int kb0 = c * step;
                 int kb1 = Math.min(kBlocks, kb0 + step);
-                boolean resume = chunks > 1 && (c > 0 || add);
-                boolean addAtEnd = chunks == 1 && add;
+                boolean addChunk = add || c > 0;
                 for (int r = 0; r < rows; r += PanelKernel.MR) {
                     PanelKernel.tile(aRows, r, Math.min(PanelKernel.MR, rows - r), k, aScale, kBlocks, panel, bScale, 0,
-                            out, n, col0, cols, kb0, kb1, resume, addAtEnd);
+                            out, n, col0, cols, kb0, kb1, addChunk);
                 }
             }
         });

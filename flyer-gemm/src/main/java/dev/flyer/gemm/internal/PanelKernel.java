@@ -38,54 +38,26 @@ public final class PanelKernel {
      */
     public static void tile(float[] a, int row0, int rows, int k, float[] aScale, int kBlocks, float[] panel,
                             float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols, boolean add) {
-        tile(a, row0, rows, k, aScale, kBlocks, panel, bScale, bScaleOffset, out, ldOut, col0, cols, 0, kBlocks, false,
-                add);
+        tile(a, row0, rows, k, aScale, kBlocks, panel, bScale, bScaleOffset, out, ldOut, col0, cols, 0, kBlocks, add);
     }
 
-    /**
-     * Slices {@code kb0 .. kb1} only, the accumulators starting from {@code out} when {@code resume}
-     * (so a product cut into K chunks sums exactly as in one piece), else from zero.
-     */
+    /** Slices {@code kb0 .. kb1} only (a product cut into K chunks adds each chunk's sums to {@code out}). */
     public static void tile(float[] a, int row0, int rows, int k, float[] aScale, int kBlocks, float[] panel,
                             float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols, int kb0,
-                            int kb1, boolean resume, boolean add) {
+                            int kb1, boolean add) {
         if (L == 16) {
-            tile16(a, row0, rows, k, aScale, kBlocks, panel, bScale, bScaleOffset, out, ldOut, col0, cols, kb0, kb1,
-                    resume, add);
+            tile16(a, row0, rows, k, aScale, kBlocks, panel, bScale, bScaleOffset, out, ldOut, col0, cols, kb0, kb1, add);
         } else {
             scalarTile(a, row0, rows, k, aScale, kBlocks, panel, bScale, bScaleOffset, out, ldOut, col0, cols, kb0, kb1,
-                    resume, add);
+                    add);
         }
     }
 
     private static void tile16(float[] a, int row0, int rows, int k, float[] aScale, int kBlocks, float[] panel,
                                float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols, int kb0,
-                               int kb1, boolean resume, boolean add) {
+                               int kb1, boolean add) {
         FloatVector z = FloatVector.zero(F);
         FloatVector d00 = z, d01 = z; FloatVector d10 = z, d11 = z; FloatVector d20 = z, d21 = z; FloatVector d30 = z, d31 = z; FloatVector d40 = z, d41 = z; FloatVector d50 = z, d51 = z;
-        if (resume) {
-            // rows past `rows` repeat row0 (never stored); loads stay in line, vectors never cross a call
-            VectorMask<Float> m0 = F.indexInRange(0, cols);
-            VectorMask<Float> m1 = F.indexInRange(L, cols);
-            int o = row0 * ldOut + col0;
-            int o1 = o + (rows > 1 ? ldOut : 0);
-            int o2 = o + (rows > 2 ? 2 * ldOut : 0);
-            int o3 = o + (rows > 3 ? 3 * ldOut : 0);
-            int o4 = o + (rows > 4 ? 4 * ldOut : 0);
-            int o5 = o + (rows > 5 ? 5 * ldOut : 0);
-            d00 = FloatVector.fromArray(F, out, o, m0);
-            d01 = FloatVector.fromArray(F, out, o + L, m1);
-            d10 = FloatVector.fromArray(F, out, o1, m0);
-            d11 = FloatVector.fromArray(F, out, o1 + L, m1);
-            d20 = FloatVector.fromArray(F, out, o2, m0);
-            d21 = FloatVector.fromArray(F, out, o2 + L, m1);
-            d30 = FloatVector.fromArray(F, out, o3, m0);
-            d31 = FloatVector.fromArray(F, out, o3 + L, m1);
-            d40 = FloatVector.fromArray(F, out, o4, m0);
-            d41 = FloatVector.fromArray(F, out, o4 + L, m1);
-            d50 = FloatVector.fromArray(F, out, o5, m0);
-            d51 = FloatVector.fromArray(F, out, o5 + L, m1);
-        }
         int a0 = row0 * k;
         int s0 = row0 * kBlocks;
         int r1 = rows > 1 ? 1 : 0;
@@ -181,10 +153,10 @@ public final class PanelKernel {
     /** The same promotion order without vectors (machines whose vectors are narrower than 512 bits). */
     static void scalarTile(float[] a, int row0, int rows, int k, float[] aScale, int kBlocks, float[] panel,
                            float[] bScale, int bScaleOffset, float[] out, int ldOut, int col0, int cols, int kb0,
-                           int kb1, boolean resume, boolean add) {
+                           int kb1, boolean add) {
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
-                float acc = resume ? out[(row0 + r) * ldOut + col0 + c] : 0;
+                float acc = 0;
                 for (int kb = kb0; kb < kb1; kb++) {
                     float partial = 0;
                     for (int kk = kb * K_BLOCK; kk < Math.min(k, (kb + 1) * K_BLOCK); kk++) {
