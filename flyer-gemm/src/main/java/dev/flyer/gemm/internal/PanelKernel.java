@@ -1,7 +1,6 @@
 package dev.flyer.gemm.internal;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -26,6 +25,8 @@ public final class PanelKernel {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512.length() == 16
             && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     private static final int L = F.length();
+
+    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[MR * PANEL]);
 
     private PanelKernel() {}
 
@@ -121,33 +122,32 @@ public final class PanelKernel {
             d50 = p50.fma(sb0.mul(t5), d50);
             d51 = p51.fma(sb1.mul(t5), d51);
         }
-        store(d00, d01, out, row0 * ldOut + col0, cols, add);
-        if (rows > 1) {
-            store(d10, d11, out, (row0 + 1) * ldOut + col0, cols, add);
-        }
-        if (rows > 2) {
-            store(d20, d21, out, (row0 + 2) * ldOut + col0, cols, add);
-        }
-        if (rows > 3) {
-            store(d30, d31, out, (row0 + 3) * ldOut + col0, cols, add);
-        }
-        if (rows > 4) {
-            store(d40, d41, out, (row0 + 4) * ldOut + col0, cols, add);
-        }
-        if (rows > 5) {
-            store(d50, d51, out, (row0 + 5) * ldOut + col0, cols, add);
-        }
+        // the sums leave through a scratch tile and a plain copy: a vector passed to a helper that
+        // C2 leaves out of line is boxed, and tile16 is big enough to hit its inlining cutoff
+        float[] tile = TILE.get();
+        d00.intoArray(tile, 0);
+        d01.intoArray(tile, L);
+        d10.intoArray(tile, PANEL);
+        d11.intoArray(tile, PANEL + L);
+        d20.intoArray(tile, 2 * PANEL);
+        d21.intoArray(tile, 2 * PANEL + L);
+        d30.intoArray(tile, 3 * PANEL);
+        d31.intoArray(tile, 3 * PANEL + L);
+        d40.intoArray(tile, 4 * PANEL);
+        d41.intoArray(tile, 4 * PANEL + L);
+        d50.intoArray(tile, 5 * PANEL);
+        d51.intoArray(tile, 5 * PANEL + L);
+        copyOut(tile, rows, cols, out, row0 * ldOut + col0, ldOut, add);
     }
 
-    private static void store(FloatVector lo, FloatVector hi, float[] out, int at, int cols, boolean add) {
-        VectorMask<Float> first = F.indexInRange(0, cols);
-        VectorMask<Float> second = F.indexInRange(L, cols);
-        if (add) {
-            lo = lo.add(FloatVector.fromArray(F, out, at, first));
-            hi = hi.add(FloatVector.fromArray(F, out, at + L, second));
+    /** Rows {@code 0 .. rows} and columns {@code 0 .. cols} of a finished tile into {@code out}. */
+    private static void copyOut(float[] tile, int rows, int cols, float[] out, int at, int ldOut, boolean add) {
+        for (int r = 0; r < rows; r++) {
+            int o = at + r * ldOut;
+            for (int c = 0; c < cols; c++) {
+                out[o + c] = add ? out[o + c] + tile[r * PANEL + c] : tile[r * PANEL + c];
+            }
         }
-        lo.intoArray(out, at, first);
-        hi.intoArray(out, at + L, second);
     }
 
     /** The same promotion order without vectors (machines whose vectors are narrower than 512 bits). */
