@@ -21,12 +21,7 @@ import java.lang.foreign.ValueLayout;
  * are per thread and grow to the largest call, so steady-state calls allocate no FP32 buffers.
  */
 public final class GemmRunner {
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[10][0]);
-
-    private static final jdk.incubator.vector.VectorSpecies<Float> PACK = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
-    /** Lane {@code i} of a decoded B row goes {@code i} panel rows further: {@code i * PANEL}. */
-    private static final int[] PACK_STRIDES = java.util.stream.IntStream.range(0, PACK.length())
-            .map(i -> i * PanelKernel.PANEL).toArray();
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[11][0]);
 
     /**
      * K slices per panel chunk: 2048 deep, 256 KiB of FP32 panel. Measured against whole-K panels in
@@ -173,7 +168,6 @@ public final class GemmRunner {
 
     /** Decodes depths {@code from .. from + count} of row {@code row} of {@code v} into {@code dst[at ..]}. */
     static void decodeRow(Tensor v, long row, int from, int count, float[] dst, int at) {
-        int k = count;
         if (v.stride(1) != 1) {
             throw new IllegalArgumentException("operand rows must be contiguous (stride 1 along k), got strides "
                     + java.util.Arrays.toString(v.strides()));
@@ -181,10 +175,10 @@ public final class GemmRunner {
         MemorySegment seg = v.segment();
         long base = v.byteOffset(row, from);
         switch (v.dtype()) {
-            case F8_E4M3 -> Fp8Format.E4M3FN.decode(seg, base, dst, at, k);
-            case F8_E5M2 -> Fp8Format.E5M2.decode(seg, base, dst, at, k);
-            case BF16 -> Bf16.decode(seg, base, dst, at, k);
-            case F32 -> MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED, base, dst, at, k);
+            case F8_E4M3 -> Fp8Format.E4M3FN.decode(seg, base, dst, at, count);
+            case F8_E5M2 -> Fp8Format.E5M2.decode(seg, base, dst, at, count);
+            case BF16 -> Bf16.decode(seg, base, dst, at, count);
+            case F32 -> MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED, base, dst, at, count);
             default -> throw new IllegalArgumentException("operand dtype must be F8_E4M3, F8_E5M2, BF16 or F32, got "
                     + v.dtype());
         }
@@ -199,12 +193,7 @@ public final class GemmRunner {
         for (int c = 0; c < PanelKernel.PANEL; c++) {
             if (c < cols) {
                 decodeRow(b.values(), col0 + c, k, row, 0);
-                int kk = 0;
-                for (; kk + PACK.length() <= k; kk += PACK.length()) {
-                    jdk.incubator.vector.FloatVector.fromArray(PACK, row, kk)
-                            .intoArray(panel, kk * PanelKernel.PANEL + c, PACK_STRIDES, 0);
-                }
-                for (; kk < k; kk++) {
+                for (int kk = 0; kk < k; kk++) {
                     panel[kk * PanelKernel.PANEL + c] = row[kk];
                 }
             } else {
@@ -220,7 +209,12 @@ public final class GemmRunner {
         return scratch(4, size);
     }
 
-    /** This thread's scratch buffer {@code slot}, at least {@code size} floats. */
+    /**
+     * This thread's scratch buffer {@code slot}, at least {@code size} floats. Slots: 0 A rows, 1 A
+     * scales, 2 panel, 3 B rows being packed (workers) or B block scales (skinny caller), 4 output,
+     * 5 panel scales, 6 B block scales (panels), 7 raw A scales, 8 quarter-order A, 9 skinny decoded
+     * B rows, 10 {@link PanelKernel}'s finished tile.
+     */
     static float[] scratch(int slot, int size) {
         float[][] mine = SCRATCH.get();
         if (mine[slot].length < size) {

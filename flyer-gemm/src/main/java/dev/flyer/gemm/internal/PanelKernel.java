@@ -26,8 +26,6 @@ public final class PanelKernel {
             && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     private static final int L = F.length();
 
-    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[MR * PANEL]);
-
     private PanelKernel() {}
 
     /**
@@ -124,7 +122,7 @@ public final class PanelKernel {
         }
         // the sums leave through a scratch tile and a plain copy: a vector passed to a helper that
         // C2 leaves out of line is boxed, and tile16 is big enough to hit its inlining cutoff
-        float[] tile = TILE.get();
+        float[] tile = GemmRunner.scratch(10, MR * PANEL);
         d00.intoArray(tile, 0);
         d01.intoArray(tile, L);
         d10.intoArray(tile, PANEL);
