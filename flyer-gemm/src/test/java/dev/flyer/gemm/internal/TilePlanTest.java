@@ -22,11 +22,15 @@ class TilePlanTest {
 
     @Test
     void tileWidthKeepsManyWorkersBusyAndStaysWideOnFew() {
-        assertThat(TilePlan.tileCols(2112, 2)).isEqualTo(16);
-        assertThat(TilePlan.tileCols(576, 2)).isEqualTo(16);
+        // 2 workers: widened to the widest multiple of 16 that leaves each 4 tiles
+        assertThat(TilePlan.tileCols(2112, 2)).isEqualTo(256);
+        assertThat(TilePlan.tileCols(576, 2)).isEqualTo(64);
+        assertThat(TilePlan.tileCols(128, 2)).isEqualTo(16);
+        assertThat(TilePlan.tileCols(65536, 2)).isEqualTo(8192);
         // 64 workers: 16 wide gives 36 tiles (one wave of 16), 2 wide 288 tiles (5 waves of 2)
         assertThat(TilePlan.tileCols(576, 64)).isEqualTo(2);
         assertThat(TilePlan.tileCols(4096, 64)).isEqualTo(16);
+        assertThat(TilePlan.tileCols(16384, 64)).isEqualTo(64);
         assertThat(TilePlan.tileCols(1, 8)).isEqualTo(16);
     }
 
@@ -57,7 +61,7 @@ class TilePlanTest {
                 java.util.Arrays.fill(aScale, 1f);
                 float[] want = new float[rows * n];
                 SkinnyKernel.run(a, rows, k, aScale, b, 0, k, bScale, n, want, false, 16);
-                for (int w : new int[] {8, 4, 2}) {
+                for (int w : new int[] {32, 8, 4, 2}) {
                     float[] got = new float[rows * n];
                     SkinnyKernel.run(a, rows, k, aScale, b, 0, k, bScale, n, got, false, w);
                     assertThat(got).as("rows=%d width=%d", rows, w).containsExactly(want);
