@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * two so the FMA latency is hidden, and is paired with a row half a tile away so two weight
  * streams are read at once). Columns are split into tiles of at least 64 on the compute pool,
  * widened as {@link TilePlan#widened} says: the head of V2-Lite (n = 102400, k = 2048, m = 1) on
- * two threads streamed 44-46 GB/s in 64-column tiles and 52-53 in 512 or 4096.
+ * two threads streamed 44-49 GB/s in 64-column tiles, 52-53 in 512 or 4096 and 60-62 at
+ * 16 tiles per thread (3200 columns).
  * The scalar reference is {@link GemmRunner}'s panel path, which the tests compare against.
  */
 public final class SkinnyPlainKernel {

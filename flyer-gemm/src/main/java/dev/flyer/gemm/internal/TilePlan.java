@@ -15,19 +15,21 @@ package dev.flyer.gemm.internal;
  * the w with the least {@code waves(w) * min(w, n)}, where {@code waves = ceil(ceil(n / w) / threads)},
  * widest on ties. On 2 threads that is always 16 (any w divides the work evenly); on 64
  * threads n = 576 gets 2-column tiles instead of 36 tiles for 64 workers.
- * When 16 is the best width, tiles are then widened in steps of 16 while every thread still gets at
- * least {@link #TILES_PER_THREAD} of them: two threads claiming neighbouring 16-column tiles (32 KiB
+ * When 16 is the best width, tiles are then widened in steps of 16 to about
+ * {@link #TILES_PER_THREAD} per thread (a late tile costs at most 1/16 of the call): two threads claiming neighbouring 16-column tiles (32 KiB
  * of B at k = 2048) each jump over the other's tile, and the hardware prefetchers of both cores run
  * into the tile the other core reads. Measured on the 2-core machine, m = 1, n = 65536, k = 2048
  * from DRAM: 16 columns 21-22 GB/s of codes on two threads (no more than one thread alone), 64
- * columns 37, 512 columns 41; the BF16 GEMV, 64-column tiles, streams 44.
+ * columns 37, 512 columns 41. With 4, 8 and 16 tiles per thread (one process each, shapes
+ * m = 1/4/16 from L3 and DRAM, FP8 and BF16) 16 was as fast as any on every shape: m = 1 from DRAM
+ * 20 -> 40 GB/s, the BF16 head (n = 102400, k = 2048) 49 -> 62, m = 16 n = 2112 110 -> 118 GFLOP/s.
  */
 public record TilePlan(boolean skinny, int tileCols) {
     /** A's rows (FP32) the skinny kernel keeps in L2, in bytes: half of 1 MiB. */
     static final long A_BYTES_IN_L2 = 512 * 1024;
     private static final int[] WIDTHS = {16, 8, 4, 2};
     /** The fewest tiles each thread gets when tiles are widened past 16 columns. */
-    static final int TILES_PER_THREAD = 4;
+    static final int TILES_PER_THREAD = 16;
 
     /** The plan for an FP8-B product of {@code m} rows, {@code n} columns, depth {@code k} on {@code threads}. */
     public static TilePlan choose(int m, int n, int k, int threads) {
@@ -37,7 +39,7 @@ public record TilePlan(boolean skinny, int tileCols) {
 
     /**
      * The tile width with the fewest column-waves times width, widest on ties; when that is 16, the
-     * widest multiple of 16 that still gives every thread {@link #TILES_PER_THREAD} tiles.
+     * multiple of 16 that cuts n into about {@link #TILES_PER_THREAD} tiles per thread.
      */
     static int tileCols(int n, int threads) {
         int narrow = narrowCols(n, threads);
@@ -48,11 +50,13 @@ public record TilePlan(boolean skinny, int tileCols) {
     }
 
     /**
-     * {@code minCols} widened in whole steps of itself while each of {@code threads} still gets
-     * {@link #TILES_PER_THREAD} tiles of the {@code n} columns (at least {@code minCols}).
+     * The width, a multiple of {@code minCols} and at least that, that cuts {@code n} columns into
+     * about {@link #TILES_PER_THREAD} tiles for each of {@code threads}.
      */
     public static int widened(int n, int minCols, int threads) {
-        return minCols * Math.max(1, n / (minCols * threads * TILES_PER_THREAD));
+        int tiles = threads * TILES_PER_THREAD;
+        int cols = (n + tiles - 1) / tiles;
+        return Math.max(minCols, (cols + minCols - 1) / minCols * minCols);
     }
 
     private static int narrowCols(int n, int threads) {

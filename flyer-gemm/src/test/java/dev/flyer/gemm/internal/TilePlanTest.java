@@ -22,15 +22,18 @@ class TilePlanTest {
 
     @Test
     void tileWidthKeepsManyWorkersBusyAndStaysWideOnFew() {
-        // 2 workers: widened to the widest multiple of 16 that leaves each 4 tiles
-        assertThat(TilePlan.tileCols(2112, 2)).isEqualTo(256);
-        assertThat(TilePlan.tileCols(576, 2)).isEqualTo(64);
+        // 2 workers: widened in steps of 16 to about 16 tiles each
+        assertThat(TilePlan.tileCols(2112, 2)).isEqualTo(80);
+        assertThat(TilePlan.tileCols(576, 2)).isEqualTo(32);
         assertThat(TilePlan.tileCols(128, 2)).isEqualTo(16);
-        assertThat(TilePlan.tileCols(65536, 2)).isEqualTo(8192);
+        assertThat(TilePlan.tileCols(65536, 2)).isEqualTo(2048);
+        assertThat(TilePlan.widened(102400, 64, 2)).isEqualTo(3200);
+        assertThat(TilePlan.widened(100, 64, 2)).isEqualTo(64);
         // 64 workers: 16 wide gives 36 tiles (one wave of 16), 2 wide 288 tiles (5 waves of 2)
         assertThat(TilePlan.tileCols(576, 64)).isEqualTo(2);
         assertThat(TilePlan.tileCols(4096, 64)).isEqualTo(16);
-        assertThat(TilePlan.tileCols(16384, 64)).isEqualTo(64);
+        assertThat(TilePlan.tileCols(16384, 64)).isEqualTo(16);
+        assertThat(TilePlan.tileCols(65536, 64)).isEqualTo(64);
         assertThat(TilePlan.tileCols(1, 8)).isEqualTo(16);
     }
 
