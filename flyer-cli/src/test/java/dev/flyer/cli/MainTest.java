@@ -239,11 +239,12 @@ class MainTest {
         Path cluster = dir.resolve("cluster");
         String d = cluster.toString();
         Result up = run("fs", "up", "--dir", d, "--nodes", "2", "--targets-per-node", "1", "--replicas", "2",
-                "--heartbeat-ms", "100", "--failure-ms", "1000");
+                "--heartbeat-ms", "100", "--failure-ms", "1000", "--kv-process"); // the default, KV in meta, is ProcessClusterTest's
         try {
             assertThat(up.status()).as(up.err()).isZero();
             assertThat(up.out()).contains("cluster up:").contains("storage").contains("meta");
-            assertThat(Files.readString(cluster.resolve("cluster.json"))).contains("\"role\" : \"mgmtd\"").contains("\"pid\"");
+            assertThat(Files.readString(cluster.resolve("cluster.json"))).contains("\"role\" : \"mgmtd\"").contains("\"pid\"")
+                    .contains("\"role\" : \"kv\"");
             byte[] data = new byte[3_000_000];
             new java.util.Random(3).nextBytes(data);
             Path local = dir.resolve("in.bin");

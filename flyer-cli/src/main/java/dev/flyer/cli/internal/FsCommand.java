@@ -98,10 +98,14 @@ public final class FsCommand extends CommandGroup {
         @Option(names = "--failure-ms", defaultValue = "5000", description = "Failure detection timeout (default ${DEFAULT-VALUE}; 3FS: 60000).")
         long failureMs;
 
+        @Option(names = "--kv-process", description = "Run the KV as a service process of its own (as 3FS runs FoundationDB) "
+                + "instead of inside the metadata server.")
+        boolean kvProcess;
+
         @Override
         public Integer call() throws Exception {
             Path d = dir != null ? dir : defaultDir();
-            ProcessCluster.Manifest m = ProcessCluster.up(d, nodes, targets, replicas, heartbeatMs, failureMs,
+            ProcessCluster.Manifest m = ProcessCluster.up(d, nodes, targets, replicas, heartbeatMs, failureMs, kvProcess,
                     what -> System.err.println("starting " + what));
             System.out.println("cluster up: " + m.mgmtd());
             System.out.println("manifest:   " + ProcessCluster.manifestPath(d));

@@ -13,7 +13,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs one fs service process from a {@link NodeConfig}: {@code kv} (RocksDB behind the KV RPC
- * service, the FoundationDB stand-in), {@code mgmtd}, {@code meta} or {@code storage}. Prints
+ * service, the FoundationDB stand-in), {@code mgmtd}, {@code meta} or {@code storage}. A
+ * {@code meta} with a {@code dir} holds the KV itself (RocksDB there) and serves it to the
+ * managers on its own endpoint, so its own reads skip the network; with {@code kv} it is a
+ * stateless server over a KV service, as 3FS's over FoundationDB. Prints
  * {@code READY <role> <id> <host:port>} on stdout once it serves, then runs until killed.
  */
 public final class FsServerMain {
@@ -61,10 +64,23 @@ public final class FsServerMain {
                 parts.add(m);
             }
             case "meta" -> {
-                MetaServer m = new MetaServer(c.id(), new RemoteKvEngine(c.kv(), timing.failureTimeoutNs()), host, c.port(),
-                        c.mgmtd(), timing, TimeUnit.MILLISECONDS.toNanos(orDefault(c.gcDelayMs(), 60_000)));
-                address = m.address();
-                parts.add(m);
+                long gcDelayNs = TimeUnit.MILLISECONDS.toNanos(orDefault(c.gcDelayMs(), 60_000));
+                long sessionTimeoutMs = MetaServer.defaultSessionTimeoutMs(timing);
+                if (c.dir() != null) { // this process holds the KV and serves it to the managers too
+                    RocksKvEngine engine = new RocksKvEngine(Path.of(c.dir()));
+                    List<KvServer> kv = new ArrayList<>(1);
+                    MetaServer m = new MetaServer(c.id(), engine, host, c.port(), c.mgmtd(), timing, gcDelayNs,
+                            sessionTimeoutMs, rpc -> kv.add(new KvServer(engine, rpc, TimeUnit.SECONDS.toNanos(30))));
+                    address = m.address();
+                    parts.add(m);
+                    parts.add(kv.getFirst());
+                    parts.add(engine);
+                } else {
+                    MetaServer m = new MetaServer(c.id(), new RemoteKvEngine(c.kv(), timing.failureTimeoutNs()), host,
+                            c.port(), c.mgmtd(), timing, gcDelayNs, sessionTimeoutMs);
+                    address = m.address();
+                    parts.add(m);
+                }
             }
             case "storage" -> {
                 StorageServer s = new StorageServer(c.id(), c.targets().stream().map(Path::of).toList(), host, c.port(),

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A metadata server: a stateless {@link MetaStore} over the KV, plus what needs storage: exact
@@ -40,7 +41,12 @@ public final class MetaServer implements MetaApi, AutoCloseable {
 
     public MetaServer(int id, KvEngine kv, String host, int port, List<String> mgmtdAddresses, MgmtdConfig timing,
             long gcDelayNs) {
-        this(id, kv, host, port, mgmtdAddresses, timing, gcDelayNs, TimeUnit.NANOSECONDS.toMillis(timing.failureTimeoutNs()) * 5);
+        this(id, kv, host, port, mgmtdAddresses, timing, gcDelayNs, defaultSessionTimeoutMs(timing));
+    }
+
+    /** Five failure timeouts: how long a write session may go unrenewed before its writer is taken for dead. */
+    public static long defaultSessionTimeoutMs(MgmtdConfig timing) {
+        return TimeUnit.NANOSECONDS.toMillis(timing.failureTimeoutNs()) * 5;
     }
 
     /**
@@ -49,6 +55,15 @@ public final class MetaServer implements MetaApi, AutoCloseable {
      */
     public MetaServer(int id, KvEngine kv, String host, int port, List<String> mgmtdAddresses, MgmtdConfig timing,
             long gcDelayNs, long sessionTimeoutMs) {
+        this(id, kv, host, port, mgmtdAddresses, timing, gcDelayNs, sessionTimeoutMs, rpc -> { });
+    }
+
+    /**
+     * @param alsoServe registers more services on this server's RPC endpoint before it starts: a
+     *                  metadata process that holds the KV serves it to the cluster managers this way
+     */
+    public MetaServer(int id, KvEngine kv, String host, int port, List<String> mgmtdAddresses, MgmtdConfig timing,
+            long gcDelayNs, long sessionTimeoutMs, Consumer<RpcServer> alsoServe) {
         this.id = id;
         this.gcDelayNs = gcDelayNs;
         this.sessionTimeoutMs = sessionTimeoutMs;
@@ -57,6 +72,7 @@ public final class MetaServer implements MetaApi, AutoCloseable {
                 (1L << 62) | id);
         this.store = new MetaStore(TransactionRunner.defaults(kv), this::chainTableSize, 1 << 20, 16);
         MetaService.register(this, rpc);
+        alsoServe.accept(rpc);
         address = host + ":" + rpc.start(host, port).getPort();
         loop = Executors.newScheduledThreadPool(1, r -> {
             Thread t = new Thread(r, "flyer-meta-" + id);

@@ -16,7 +16,8 @@ import java.util.List;
  *    "heartbeatMs": 200, "failureMs": 1000, "fsync": false}
  * </pre>
  * kv: {@code dir} (RocksDB directory); mgmtd and meta: {@code kv} (the KV service's host:port);
- * meta: {@code gcDelayMs}.
+ * meta: {@code gcDelayMs}, and either {@code kv} or {@code dir} (the meta process holds the KV in
+ * that RocksDB directory and serves it at its own address).
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record NodeConfig(String role, int id, String host, int port, String dir, List<String> targets, String kv,
