@@ -25,6 +25,14 @@ public interface KvEngine extends AutoCloseable {
     /** The fault hooks of this engine (tests inject "maybe committed" outcomes here). */
     KvFaults faults();
 
+    /**
+     * Whether reads travel over the network (a KV service): then a read may wait on a reply, and
+     * callers must not read from a thread that may not block (an RPC event loop).
+     */
+    default boolean remote() {
+        return false;
+    }
+
     @Override
     void close();
 }

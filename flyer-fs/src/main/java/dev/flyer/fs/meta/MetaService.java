@@ -7,6 +7,7 @@ import dev.flyer.fs.rpc.RpcClient;
 import dev.flyer.fs.rpc.RpcException;
 import dev.flyer.fs.rpc.RpcServer;
 import java.util.List;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -31,12 +32,18 @@ public final class MetaService {
 
     private MetaService() {}
 
-    public static void register(MetaApi m, RpcServer rpc) {
+    /**
+     * Serves {@code m} on {@code rpc}. With {@code readsInline} (the KV is in this process, so a
+     * read never waits on the network) stat and list run on the I/O thread that received them,
+     * which saves two thread hand-offs per call; everything else runs on a virtual thread.
+     */
+    public static void register(MetaApi m, RpcServer rpc, boolean readsInline) {
         rpc.errors(t -> t instanceof FsException f ? new String[] {"fs", f.code().name()}
                 : t instanceof KvException ? new String[] {"fs", FsException.Code.UNAVAILABLE.name()} : null);
-        rpc.handle(STAT, (q, w) -> inode(w, m.stat(q.getString())));
-        rpc.handle(STAT_INODE, (q, w) -> inode(w, m.statInode(q.getLong())));
-        rpc.handle(LIST, (q, w) -> w.putList(m.list(q.getString(), q.getString(), q.getInt()),
+        BiConsumer<Integer, RpcServer.Handler> read = readsInline ? rpc::handleInline : rpc::handle;
+        read.accept(STAT, (q, w) -> inode(w, m.stat(q.getString())));
+        read.accept(STAT_INODE, (q, w) -> inode(w, m.statInode(q.getLong())));
+        read.accept(LIST, (q, w) -> w.putList(m.list(q.getString(), q.getString(), q.getInt()),
                 (x, e) -> x.putLong(e.parent()).putString(e.name()).putLong(e.inode()).putInt(e.type().ordinal())));
         rpc.handle(CREATE, (q, w) -> inode(w, m.create(q.getString(), q.getInt(), q.getInt(), q.getLong(), q.getLong())));
         rpc.handle(MKDIR, (q, w) -> inode(w, m.mkdir(q.getString(), q.getInt(), q.getLong(), q.getLong())));

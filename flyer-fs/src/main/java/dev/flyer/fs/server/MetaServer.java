@@ -71,7 +71,7 @@ public final class MetaServer implements MetaApi, AutoCloseable {
         this.storage = new StorageClient(mgmtd, timing.failureTimeoutNs() * 4, timing.failureTimeoutNs(),
                 (1L << 62) | id);
         this.store = new MetaStore(TransactionRunner.defaults(kv), this::chainTableSize, 1 << 20, 16);
-        MetaService.register(this, rpc);
+        MetaService.register(this, rpc, !kv.remote());
         alsoServe.accept(rpc);
         address = host + ":" + rpc.start(host, port).getPort();
         loop = Executors.newScheduledThreadPool(1, r -> {

@@ -69,6 +69,11 @@ public final class RemoteKvEngine implements KvEngine {
     }
 
     @Override
+    public boolean remote() {
+        return true;
+    }
+
+    @Override
     public void close() {}
 
     private <T> T call(int method, Consumer<MessageWriter> body, Function<MessageReader, T> parse, boolean commit) {
