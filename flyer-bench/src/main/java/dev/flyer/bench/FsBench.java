@@ -46,7 +46,7 @@ public final class FsBench {
         }
 
         public static Options quick() {
-            return new Options(4, 16, 2_000, 1_600, 16);
+            return new Options(4, 16, 8_000, 1_600, 16);
         }
     }
 
@@ -114,10 +114,12 @@ public final class FsBench {
     }
 
     /**
-     * How long the warm-up reads: the storage JVMs reach their steady rate late (4 KiB random
-     * reads on 4 threads, three runs of 6-8 s back to back: 2.9k, 7.0k, 10.7k/s).
+     * Warm-up reads run in windows of this length until a window is under 5 % faster than the one
+     * before: the storage JVMs reach their steady rate late (4 KiB random reads on 4 threads, three
+     * runs of 6-8 s back to back: 2.9k, 7.0k, 10.7k/s).
      */
-    private static final long WARM_READS_NS = 4_000_000_000L;
+    private static final long WARM_WINDOW_NS = 1_000_000_000L;
+    private static final int WARM_MAX_WINDOWS = 20;
 
     /** Runs every path, untimed, so each JVM of the cluster has compiled it before the timed runs. */
     private static void warmUp(FsClient c, Options o, byte[] block) {
@@ -128,15 +130,31 @@ public final class FsBench {
                     f.write((long) i << 20, block, 0, block.length);
                 }
             }
-            byte[] buf = new byte[4096];
             try (FsFile f = c.open("/warm/w" + t, false)) {
-                long end = System.nanoTime() + WARM_READS_NS;
-                for (int i = 0; System.nanoTime() < end; i++) {
-                    f.read((i * 7919L % 2048) * 4096, buf, 0, buf.length);
-                }
                 f.read(0, block.clone(), 0, block.length);
             }
-            long end = System.nanoTime() + WARM_READS_NS / 4;
+        });
+        double last = 0;
+        for (int w = 0; w < WARM_MAX_WINDOWS; w++) {
+            java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
+            double seconds = timed(o.threads(), t -> {
+                byte[] buf = new byte[4096];
+                try (FsFile f = c.open("/warm/w" + t, false)) {
+                    long end = System.nanoTime() + WARM_WINDOW_NS;
+                    for (int i = 0; System.nanoTime() < end; i++) {
+                        f.read((i * 7919L % 2048) * 4096, buf, 0, buf.length);
+                        reads.incrementAndGet();
+                    }
+                }
+            });
+            double rate = reads.get() / seconds;
+            if (rate < last * 1.05) {
+                break;
+            }
+            last = rate;
+        }
+        timed(o.threads(), t -> {
+            long end = System.nanoTime() + WARM_WINDOW_NS;
             while (System.nanoTime() < end) {
                 c.stat("/warm/w" + t);
             }
