@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
@@ -27,7 +28,8 @@ import java.util.stream.Stream;
  * directly on the local file system in the same directory tree (the raw limit): sequential 1 MiB
  * writes and reads (replication 1 and 3), random 4 KiB and 64 KiB reads, and metadata operations
  * (create, stat, rename, unlink). Every workload uses the same number of client threads on both
- * sides (more for metadata than for data); neither side fsyncs data; the page cache is warm for reads on both sides.
+ * sides (more for metadata than for data); neither side fsyncs data; the page cache is warm for
+ * reads on both sides.
  */
 public final class FsBench {
     /** Stat passes over the created files (a stat is short: one pass would time the warm-up). */
@@ -134,9 +136,22 @@ public final class FsBench {
                 f.read(0, block.clone(), 0, block.length);
             }
         });
+        warmReads(c, o);
+        timed(o.threads(), t -> {
+            long end = System.nanoTime() + WARM_WINDOW_NS;
+            while (System.nanoTime() < end) {
+                c.stat("/warm/w" + t);
+            }
+            c.rename("/warm/w" + t, "/warm/v" + t);
+            c.unlink("/warm/v" + t);
+        });
+    }
+
+    /** Random 4 KiB reads of the warm-up files in windows, until the rate settles. */
+    private static void warmReads(FsClient c, Options o) {
         double last = 0;
         for (int w = 0; w < WARM_MAX_WINDOWS; w++) {
-            java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
+            AtomicLong reads = new AtomicLong();
             double seconds = timed(o.threads(), t -> {
                 byte[] buf = new byte[4096];
                 try (FsFile f = c.open("/warm/w" + t, false)) {
@@ -153,14 +168,6 @@ public final class FsBench {
             }
             last = rate;
         }
-        timed(o.threads(), t -> {
-            long end = System.nanoTime() + WARM_WINDOW_NS;
-            while (System.nanoTime() < end) {
-                c.stat("/warm/w" + t);
-            }
-            c.rename("/warm/w" + t, "/warm/v" + t);
-            c.unlink("/warm/v" + t);
-        });
     }
 
     private static void rows(BenchReport report, FsClient c, Options o, Raw raw, int r) {

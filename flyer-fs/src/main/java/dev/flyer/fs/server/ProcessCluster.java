@@ -15,8 +15,9 @@ import java.util.function.Consumer;
 
 /**
  * A local cluster of real processes ({@code flyer fs up}): one metadata server holding the KV (or a
- * KV service and a metadata server over it), a primary and a standby cluster manager, and N storage servers, each a JVM running
- * {@link FsServerMain} with its config under {@code DIR/conf} and its log under {@code DIR/logs}.
+ * KV service and a metadata server over it), a primary and a standby cluster manager, and N storage
+ * servers, each a JVM running {@link FsServerMain} with its config under {@code DIR/conf} and its log
+ * under {@code DIR/logs}.
  * {@code DIR/cluster.json} lists every process (role, id, pid, address, config, log) so operators
  * and tests can find and stop one; {@link #down} stops them all.
  */
@@ -60,7 +61,8 @@ public final class ProcessCluster {
      * {@code kvProcess} the KV runs as a process of its own (the FoundationDB stand-in, as 3FS
      * deploys it) and the metadata server reaches it over RPC; otherwise the metadata process
      * holds the KV ({@code DIR/kv}) and serves it to the managers, which saves the metadata path
-     * its network hops: stat 1.8k -> 9.4k/s on 4 client threads, 7.7k -> 27k/s on 64 (2 cores).
+     * its network hops: stat on 2 cores went 1.8k -> 7.6k/s with 4 client threads and 7.7k ->
+     * 19.4k/s with 64 (15.9k and 30.2k once stat also ran on the I/O thread).
      */
     public static Manifest up(Path dir, int nodes, int targetsPerNode, int replicas, long heartbeatMs, long failureMs,
             boolean kvProcess, Consumer<String> progress) throws IOException {
