@@ -139,14 +139,16 @@ public final class ServeBench {
     /**
      * Prefill and decode steps, untimed, for about {@code seconds}: every decode kernel (the
      * specialised copies of each depth included) must reach C2 before the timed rounds, or they
-     * time the interpreter (FP8 decode ran at half speed for its first 2 s and reached its steady rate after 6-8 s).
+     * time the interpreter (FP8 decode ran at half speed for its first 2 s and reached its steady
+     * rate after 6-8 s).
      */
     private static void warmUp(DeepSeekModel model, int[] prompt, double seconds) {
-        try (KvCache cache = model.newCache(1024)) {
+        int capacityTokens = 1024;
+        try (KvCache cache = model.newCache(capacityTokens)) {
             KvCache.Sequence seq = cache.newSequence();
             float[] logits = model.forward(cache, seq, prompt);
             long endNs = System.nanoTime() + (long) (seconds * 1e9);
-            for (int i = 0; i < 1024 - prompt.length - 1 && System.nanoTime() < endNs; i++) {
+            for (int i = 0; i < capacityTokens - prompt.length - 1 && System.nanoTime() < endNs; i++) {
                 logits = model.forward(cache, seq, new int[] {Sampler.argmax(logits)});
             }
         }

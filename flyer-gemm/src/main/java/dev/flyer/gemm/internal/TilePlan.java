@@ -16,8 +16,8 @@ package dev.flyer.gemm.internal;
  * widest on ties. On 2 threads that is always 16 (any w divides the work evenly); on 64
  * threads n = 576 gets 2-column tiles instead of 36 tiles for 64 workers.
  * When 16 is the best width, tiles are then widened in steps of 16 to about
- * {@link #TILES_PER_THREAD} per thread (a late tile costs at most 1/16 of the call): two threads claiming neighbouring 16-column tiles (32 KiB
- * of B at k = 2048) each jump over the other's tile, and the hardware prefetchers of both cores run
+ * {@link #TILES_PER_THREAD} per thread (a late tile costs at most 1/16 of the call): two threads
+ * claiming neighbouring 16-column tiles (32 KiB of B at k = 2048) each jump over the other's tile, and the hardware prefetchers of both cores run
  * into the tile the other core reads. Measured on the 2-core machine, m = 1, n = 65536, k = 2048
  * from DRAM: 16 columns 21-22 GB/s of codes on two threads (no more than one thread alone), 64
  * columns 37, 512 columns 41. With 4, 8 and 16 tiles per thread (one process each, shapes
@@ -28,7 +28,7 @@ public record TilePlan(boolean skinny, int tileCols) {
     /** A's rows (FP32) the skinny kernel keeps in L2, in bytes: half of 1 MiB. */
     static final long A_BYTES_IN_L2 = 512 * 1024;
     private static final int[] WIDTHS = {16, 8, 4, 2};
-    /** The fewest tiles each thread gets when tiles are widened past 16 columns. */
+    /** About how many tiles each thread gets when tiles are widened past their narrowest width. */
     static final int TILES_PER_THREAD = 16;
 
     /** The plan for an FP8-B product of {@code m} rows, {@code n} columns, depth {@code k} on {@code threads}. */
