@@ -75,7 +75,9 @@ public final class FsFile implements AutoCloseable {
         }
         Layout l = inode.layout();
         parallel(pieces(position, length), p -> {
-            byte[] part = java.util.Arrays.copyOfRange(src, offset + p.bufferOffset, offset + p.bufferOffset + p.length);
+            int from = offset + p.bufferOffset;
+            byte[] part = from == 0 && p.length == src.length ? src // the caller's array is the piece: no copy
+                    : java.util.Arrays.copyOfRange(src, from, from + p.length);
             client.storage().write(l.chainOf(p.index), new ChunkId(inode.id(), p.index), p.offsetInChunk, part);
         });
         writtenEnd = Math.max(writtenEnd, position + length);

@@ -50,13 +50,15 @@ public final class ChunkEngine implements AutoCloseable {
     private final RocksDB metaDb;
     private final WriteOptions writeOptions;
     private final boolean fsync;
+    private final ChunkFiles files;
     private final ConcurrentSkipListMap<ChunkId, ChunkMeta> cache = new ConcurrentSkipListMap<>();
     private final ReentrantLock[] stripes = new ReentrantLock[256];
 
-    private ChunkEngine(Path dir, boolean fsync) throws IOException, RocksDBException {
+    private ChunkEngine(Path dir, boolean fsync, boolean directIo) throws IOException, RocksDBException {
         this.dir = dir;
         this.fsync = fsync;
         Files.createDirectories(dir.resolve("data"));
+        this.files = ChunkFiles.in(dir.resolve("data"), directIo);
         options = new Options().setCreateIfMissing(true);
         metaDb = RocksDB.open(options, dir.resolve("meta").toString());
         writeOptions = new WriteOptions().setSync(fsync);
@@ -72,10 +74,19 @@ public final class ChunkEngine implements AutoCloseable {
         removeOrphans();
     }
 
-    /** Opens (creating if needed) the target in {@code dir}; {@code fsync} forces data and metadata per update. */
+    /**
+     * Opens (creating if needed) the target in {@code dir}; {@code fsync} forces data and metadata
+     * per update. Data files use direct I/O where the file system allows it, unless
+     * {@code -Dflyer.fs.directIo=false}.
+     */
     public static ChunkEngine open(Path dir, boolean fsync) {
+        return open(dir, fsync, Boolean.parseBoolean(System.getProperty("flyer.fs.directIo", "true")));
+    }
+
+    /** As {@link #open(Path, boolean)}, with direct I/O tried or not. */
+    public static ChunkEngine open(Path dir, boolean fsync, boolean directIo) {
         try {
-            return new ChunkEngine(dir, fsync);
+            return new ChunkEngine(dir, fsync, directIo);
         } catch (IOException | RocksDBException e) {
             throw new StorageException(Code.IO_ERROR, "cannot open chunk engine at " + dir + ": " + e.getMessage());
         }
@@ -168,14 +179,8 @@ public final class ChunkEngine implements AutoCloseable {
         int last = (end - 1) / ChunkMeta.BLOCK_BYTES;
         int from = first * ChunkMeta.BLOCK_BYTES;
         int to = Math.min(chunkLength, (last + 1) * ChunkMeta.BLOCK_BYTES);
-        ByteBuffer buf = buffer.apply(to - from);
-        buf.clear().limit(to - from);
-        try (FileChannel ch = FileChannel.open(dataFile(id, version), StandardOpenOption.READ)) {
-            while (buf.hasRemaining() && ch.read(buf, from + buf.position()) > 0) {
-                // keep reading
-            }
-        }
-        if (buf.hasRemaining()) {
+        ByteBuffer buf = buffer.apply(files.span(to - from));
+        if (files.read(dataFile(id, version), from, to - from, buf) < to - from) {
             throw new StorageException(Code.CHECKSUM_MISMATCH, "chunk " + id + " v" + version + " is truncated on disk");
         }
         CRC32C crc = new CRC32C();
@@ -205,45 +210,108 @@ public final class ChunkEngine implements AutoCloseable {
         }
         try {
             byte[][] out = new byte[1][];
-            readVerified(id, m.committedVersion(), m.committedLength(), m.committedCrcs(), 0, m.committedLength(), capacity -> {
-                out[0] = new byte[capacity];
-                return ByteBuffer.wrap(out[0]);
-            });
-            return out[0];
+            int n = readVerified(id, m.committedVersion(), m.committedLength(), m.committedCrcs(), 0, m.committedLength(),
+                    capacity -> {
+                        out[0] = new byte[capacity];
+                        return ByteBuffer.wrap(out[0]);
+                    });
+            return n == out[0].length ? out[0] : Arrays.copyOf(out[0], n);
         } catch (IOException e) {
             throw new StorageException(Code.IO_ERROR, "reading chunk " + id + ": " + e.getMessage());
         }
     }
 
     /**
-     * Stores {@code updateVersion} as the pending version: the committed content with
-     * [offset, offset + data.length) replaced, or exactly {@code data} when {@code fullReplace}.
-     * A pending version already there (an earlier attempt) is replaced.
+     * An update's new content and block CRCs, computed before any I/O: what {@link #stage(Update)}
+     * writes as pending {@code version}.
      */
+    public record Update(ChunkId id, long version, long chainVersion, byte[] content, int[] crcs) {
+        /** The signature the chunk will have once staged (see {@link ChunkMeta#pendingSignature}). */
+        public long signature() {
+            return ChunkMeta.signature(content.length, crcs);
+        }
+    }
+
+    /**
+     * The update that makes {@code updateVersion} the committed content with [offset, offset +
+     * data.length) replaced, or exactly {@code data} when {@code fullReplace}. Call it under the
+     * chunk's {@link #lock} and keep holding that until the update is staged.
+     */
+    public Update prepare(ChunkId id, long updateVersion, long chainVersion, int offset, byte[] data, boolean fullReplace) {
+        ChunkMeta m = cache.get(id);
+        int committedLength = m == null ? 0 : m.committedLength();
+        byte[] content;
+        if (fullReplace || (offset == 0 && data.length >= committedLength)) { // nothing of the old content stays
+            content = data;
+        } else {
+            byte[] base = committedLength == 0 ? new byte[0] : read(id, 0, committedLength, false);
+            content = Arrays.copyOf(base, Math.max(base.length, offset + data.length));
+            System.arraycopy(data, 0, content, offset, data.length);
+        }
+        return new Update(id, updateVersion, chainVersion, content, crcs(content));
+    }
+
+    /**
+     * Marks {@code u} pending in memory before its bytes are written, so readers get
+     * {@code NOT_COMMITTED} from now on (the replication layer calls it before forwarding, so no
+     * replica below can commit while this one still serves the old version). Returns the metadata
+     * before, which {@link #stage(Update, ChunkMeta)} needs: it completes the mark, or restores that
+     * metadata when it fails.
+     */
+    public ChunkMeta markPending(Update u) {
+        ChunkMeta m = cache.get(u.id());
+        cache.put(u.id(), pendingMeta(m, u));
+        return m;
+    }
+
+    private static ChunkMeta pendingMeta(ChunkMeta m, Update u) {
+        return m == null
+                ? new ChunkMeta(u.id(), 0, u.version(), u.chainVersion(), 0, new int[0], u.content().length, u.crcs())
+                : new ChunkMeta(u.id(), m.committedVersion(), u.version(), m.chainVersion(), m.committedLength(),
+                        m.committedCrcs(), u.content().length, u.crcs());
+    }
+
+    /** Writes {@code u}'s file and commits its metadata as the pending version (an earlier pending attempt is replaced). */
+    public ChunkMeta stage(Update u) {
+        return stage(u, cache.get(u.id()));
+    }
+
+    /** As {@link #stage(Update)} after {@link #markPending}, which returned {@code before}. */
+    public ChunkMeta stage(Update u, ChunkMeta before) {
+        ReentrantLock lock = lock(u.id());
+        lock.lock();
+        try {
+            try {
+                writeFile(dataFile(u.id(), u.version()), u.content());
+            } catch (RuntimeException e) {
+                restore(u.id(), before);
+                throw e;
+            }
+            ChunkMeta next = pendingMeta(before, u);
+            persist(next);
+            if (before != null && before.hasPending() && before.pendingVersion() != u.version()) {
+                deleteQuietly(dataFile(u.id(), before.pendingVersion()));
+            }
+            return next;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void restore(ChunkId id, ChunkMeta before) {
+        if (before == null) {
+            cache.remove(id);
+        } else {
+            cache.put(id, before);
+        }
+    }
+
+    /** {@link #prepare} then {@link #stage(Update)}, under the chunk's lock. */
     public ChunkMeta stage(ChunkId id, long updateVersion, long chainVersion, int offset, byte[] data, boolean fullReplace) {
         ReentrantLock lock = lock(id);
         lock.lock();
         try {
-            ChunkMeta m = cache.get(id);
-            byte[] content;
-            if (fullReplace) {
-                content = data;
-            } else {
-                byte[] base = m == null || m.committedLength() == 0 ? new byte[0]
-                        : read(id, 0, m.committedLength(), false);
-                content = Arrays.copyOf(base, Math.max(base.length, offset + data.length));
-                System.arraycopy(data, 0, content, offset, data.length);
-            }
-            writeFile(dataFile(id, updateVersion), content);
-            ChunkMeta next = m == null
-                    ? new ChunkMeta(id, 0, updateVersion, chainVersion, 0, new int[0], content.length, crcs(content))
-                    : new ChunkMeta(id, m.committedVersion(), updateVersion, m.chainVersion(), m.committedLength(),
-                            m.committedCrcs(), content.length, crcs(content));
-            persist(next);
-            if (m != null && m.hasPending() && m.pendingVersion() != updateVersion) {
-                deleteQuietly(dataFile(id, m.pendingVersion()));
-            }
-            return next;
+            return stage(prepare(id, updateVersion, chainVersion, offset, data, fullReplace));
         } finally {
             lock.unlock();
         }
@@ -366,20 +434,21 @@ public final class ChunkEngine implements AutoCloseable {
     private void writeFile(Path file, byte[] content) {
         try {
             Files.createDirectories(file.getParent());
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer b = ByteBuffer.wrap(content);
-                while (b.hasRemaining()) {
-                    ch.write(b);
-                }
-                if (fsync) {
-                    ch.force(false);
-                }
-            }
+            files.write(file, content, fsync);
         } catch (IOException e) {
             boolean full = e.getMessage() != null && e.getMessage().contains("No space");
             throw new StorageException(full ? Code.NO_SPACE : Code.IO_ERROR, "writing " + file + ": " + e.getMessage());
         }
+    }
+
+    /** The open option for direct I/O (O_DIRECT), when this JDK has it (benchmarks use it for the raw disk). */
+    public static java.util.Optional<java.nio.file.OpenOption> directIoOption() {
+        return java.util.Optional.ofNullable(ChunkFiles.DIRECT);
+    }
+
+    /** Whether the data files use direct I/O (false where the file system refuses it). */
+    public boolean directIo() {
+        return files.direct();
     }
 
     private void removeOrphans() throws IOException {

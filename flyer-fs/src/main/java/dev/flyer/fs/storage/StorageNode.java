@@ -8,6 +8,7 @@ import dev.flyer.fs.chain.RoutingInfo;
 import dev.flyer.fs.storage.StorageException.Code;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -104,6 +105,7 @@ public final class StorageNode implements StorageApi, AutoCloseable {
             ChunkMeta m = engine.meta(req.chunk());
             long committed = m == null ? 0 : m.committedVersion();
             long u = req.updateVersion() == 0 ? committed + 1 : req.updateVersion();
+            long chainVersion;
             if (req.updateVersion() != 0 && committed >= u) {
                 if (committed == u && !m.hasPending() && m.committedSignature() == req.signature()) {
                     return m; // a repeated forward: already committed here and below
@@ -113,19 +115,19 @@ public final class StorageNode implements StorageApi, AutoCloseable {
                             + " holds v" + committed + " with other content than update v" + u);
                 }
                 engine.restage(req.chunk(), u, chain.version(), req.data());
+                long signature = engine.meta(req.chunk()).pendingSignature();
+                checkSignature(req, u, signature);
+                chainVersion = forward(req, u, signature, req.data());
             } else {
                 if (!req.fullReplace() && committed != u - 1) {
                     throw new StorageException(Code.NEED_FULL_CHUNK, "chunk " + req.chunk() + " on target " + req.targetId()
                             + " is at v" + committed + ", update is v" + u);
                 }
-                engine.stage(req.chunk(), u, chain.version(), req.offset(), req.data(), req.fullReplace());
+                ChunkEngine.Update update = engine.prepare(req.chunk(), u, chain.version(), req.offset(), req.data(),
+                        req.fullReplace());
+                checkSignature(req, u, update.signature());
+                chainVersion = stageAndForward(engine, req, update);
             }
-            long signature = engine.meta(req.chunk()).pendingSignature();
-            if (req.updateVersion() != 0 && signature != req.signature()) {
-                throw new StorageException(Code.NEED_FULL_CHUNK, "chunk " + req.chunk() + " on target " + req.targetId()
-                        + " diverged: update v" + u + " applied to a different base");
-            }
-            long chainVersion = forward(engine, req, u, signature);
             ChunkMeta result = engine.commit(req.chunk(), u, chainVersion);
             if (req.updateVersion() == 0) {
                 applied.put(key, new Applied(req.seq(), result));
@@ -136,8 +138,47 @@ public final class StorageNode implements StorageApi, AutoCloseable {
         }
     }
 
-    /** Forwards update u to the successor until it acknowledges; returns the chain version it committed under. */
-    private long forward(ChunkEngine engine, WriteRequest req, long u, long signature) {
+    private static void checkSignature(WriteRequest req, long u, long signature) {
+        if (req.updateVersion() != 0 && signature != req.signature()) {
+            throw new StorageException(Code.NEED_FULL_CHUNK, "chunk " + req.chunk() + " on target " + req.targetId()
+                    + " diverged: update v" + u + " applied to a different base");
+        }
+    }
+
+    /**
+     * Stages the update here while it is forwarded (the two disk writes overlap, as a pipeline of
+     * replicas does). The pending mark goes first, so from the moment a successor could commit, this
+     * replica answers reads with {@code NOT_COMMITTED} rather than the old bytes.
+     */
+    private long stageAndForward(ChunkEngine engine, WriteRequest req, ChunkEngine.Update update) {
+        ChunkMeta before = engine.markPending(update);
+        if (routing.get().chain(req.chainId()).successor(req.targetId()).isEmpty()) {
+            engine.stage(update, before);
+            return forward(req, update.version(), update.signature(), update.content());
+        }
+        CompletableFuture<Long> forwarded = CompletableFuture.supplyAsync(
+                () -> forward(req, update.version(), update.signature(), update.content()), FORWARDERS);
+        try {
+            engine.stage(update, before);
+        } catch (RuntimeException e) {
+            forwarded.exceptionally(t -> 0L).join(); // the forward holds no lock; let it end before the error goes up
+            throw e;
+        }
+        try {
+            return forwarded.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
+    private static final java.util.concurrent.ExecutorService FORWARDERS =
+            java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+
+    /**
+     * Forwards update u to the successor until it acknowledges; returns the chain version it
+     * committed under. {@code content} is the whole new chunk, sent when the successor needs it.
+     */
+    private long forward(WriteRequest req, long u, long signature, byte[] content) {
         long deadline = System.nanoTime() + forwardDeadlineNs;
         boolean full = false;
         long backoffNs = 1_000_000;
@@ -152,7 +193,7 @@ public final class StorageNode implements StorageApi, AutoCloseable {
             }
             ChainTarget s = succ.get();
             boolean sendFull = full || s.state() == PublicState.SYNCING || req.fullReplace();
-            byte[] payload = sendFull ? engine.read(req.chunk(), 0, Integer.MAX_VALUE, true) : req.data();
+            byte[] payload = sendFull ? content : req.data();
             try {
                 peers.apply(s.nodeId()).write(req.forward(s.targetId(), chain.version(), u, payload, sendFull, signature));
                 return chain.version();

@@ -5,6 +5,9 @@ import dev.flyer.fs.rpc.MessageWriter;
 import dev.flyer.fs.rpc.RpcClient;
 import dev.flyer.fs.rpc.RpcException;
 import dev.flyer.fs.rpc.RpcServer;
+import dev.flyer.fs.rpc.SharedBuffers;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -22,6 +25,10 @@ public final class StorageService {
     static final int SYNC_DONE = 404;
     static final int SYNC_CHUNK = 405;
     static final int READ_INTO = 406;
+    static final int WRITE_SHM = 407;
+    static final int READ_SHM = 408;
+    /** Payloads from this size on go through shared memory when the peer is on this host. */
+    static final int SHM_MIN_BYTES = 16 << 10;
 
     private StorageService() {}
 
@@ -44,11 +51,28 @@ public final class StorageService {
             out.setInt(lengthAt, n);
             out.writerIndex(lengthAt + 4 + n);
         });
+        rpc.handleInline(READ_SHM, (req, resp) -> {
+            long target = req.getLong();
+            ChunkId chunk = chunk(req);
+            int offset = req.getInt();
+            int length = req.getInt();
+            boolean relaxed = req.getBool();
+            MemorySegment slot = SharedBuffers.peer(shmRef(req), req.getInt());
+            int n = node.readInto(target, chunk, offset, length, relaxed, capacity -> {
+                if (capacity > slot.byteSize()) {
+                    throw new StorageException(StorageException.Code.INVALID_ARGUMENT, "read of " + capacity
+                            + " bytes does not fit the caller's " + slot.byteSize() + "-byte buffer");
+                }
+                return slot.asSlice(0, capacity).asByteBuffer();
+            });
+            resp.putInt(n).putInt(crc(slot, n));
+        });
     }
 
     public static void register(StorageApi api, RpcServer rpc) {
         rpc.errors(t -> t instanceof StorageException s ? new String[] {"storage", s.code().name()} : null);
-        rpc.handle(WRITE, (req, resp) -> writeMeta(resp, api.write(readWrite(req))));
+        rpc.handle(WRITE, (req, resp) -> writeMeta(resp, api.write(readWrite(req, MessageReader::getBytes))));
+        rpc.handle(WRITE_SHM, (req, resp) -> writeMeta(resp, api.write(readWrite(req, StorageService::shmPayload))));
         rpc.handleInline(READ, (req, resp) -> resp.putBytes(api.read(req.getLong(), chunk(req), req.getInt(), req.getInt(), req.getBool())));
         rpc.handleInline(METAS, (req, resp) -> {
             List<ChunkMeta> metas = api.chunkMetas(req.getLong(), req.getLong());
@@ -60,27 +84,55 @@ public final class StorageService {
         rpc.handle(SYNC_CHUNK, (req, resp) -> api.syncChunk(req.getLong(), req.getLong(), chunk(req), req.getLong(), req.getBytes()));
     }
 
-    private static ChunkId chunk(MessageReader r) {
+    static ChunkId chunk(MessageReader r) {
         return new ChunkId(r.getLong(), r.getLong());
     }
 
-    private static WriteRequest readWrite(MessageReader r) {
-        return new WriteRequest(r.getLong(), r.getInt(), r.getLong(), chunk(r), r.getInt(), r.getBytes(), r.getBool(),
+    /** A write's fields; {@code data} reads the payload (inline bytes, or a shared-memory reference). */
+    private static WriteRequest readWrite(MessageReader r, Function<MessageReader, byte[]> data) {
+        return new WriteRequest(r.getLong(), r.getInt(), r.getLong(), chunk(r), r.getInt(), data.apply(r), r.getBool(),
                 r.getLong(), r.getLong(), r.getLong(), r.hasMore() ? r.getLong() : 0);
     }
 
-    private static void writeMeta(MessageWriter w, ChunkMeta m) {
+    private static SharedBuffers.Ref shmRef(MessageReader r) {
+        return new SharedBuffers.Ref(r.getString(), r.getLong(), r.getLong());
+    }
+
+    static void putShmRef(MessageWriter w, SharedBuffers.Ref ref) {
+        w.putString(ref.region()).putLong(ref.token()).putLong(ref.offset());
+    }
+
+    /** The payload a write names in the caller's shared memory, copied out and checked against its CRC32C. */
+    private static byte[] shmPayload(MessageReader r) {
+        SharedBuffers.Ref ref = shmRef(r);
+        int length = r.getInt();
+        int expected = r.getInt();
+        byte[] data = SharedBuffers.peer(ref, length).toArray(ValueLayout.JAVA_BYTE);
+        if (ChunkEngine.crc(data, 0, length) != expected) {
+            throw new StorageException(StorageException.Code.CHECKSUM_MISMATCH, "write payload in " + ref.region()
+                    + " changed under the request (its CRC32C differs)");
+        }
+        return data;
+    }
+
+    private static int crc(MemorySegment seg, int length) {
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(seg.asSlice(0, length).asByteBuffer());
+        return (int) c.getValue();
+    }
+
+    static void writeMeta(MessageWriter w, ChunkMeta m) {
         w.struct(x -> x.putLong(m.id().inode()).putLong(m.id().index()).putLong(m.committedVersion()).putLong(m.pendingVersion())
                 .putLong(m.chainVersion()).putInt(m.committedLength()).putInts(m.committedCrcs())
                 .putInt(m.pendingLength()).putInts(m.pendingCrcs()));
     }
 
-    private static ChunkMeta readMeta(MessageReader r) {
+    static ChunkMeta readMeta(MessageReader r) {
         return r.struct(x -> new ChunkMeta(new ChunkId(x.getLong(), x.getLong()), x.getLong(), x.getLong(), x.getLong(),
                 x.getInt(), x.getInts(), x.getInt(), x.getInts()));
     }
 
-    private static List<ChunkMeta> readMetas(MessageReader r) {
+    static List<ChunkMeta> readMetas(MessageReader r) {
         int n = r.getInt();
         List<ChunkMeta> out = new java.util.ArrayList<>(n);
         for (int i = 0; i < n; i++) {
@@ -89,64 +141,13 @@ public final class StorageService {
         return out;
     }
 
-    /** A {@link StorageApi} served at {@code address}. */
+    /** A {@link StorageApi} served at {@code address}; payloads use this process's shared buffers when the peer can map them. */
     public static StorageApi remote(String address, long timeoutNs) {
-        RpcClient rpc = RpcClient.to(address);
-        return new StorageApi() {
-            private <T> T call(int method, Consumer<MessageWriter> body, Function<MessageReader, T> parse) {
-                try {
-                    return rpc.call(method, body, parse, timeoutNs);
-                } catch (RpcException e) {
-                    if (e.domain().equals("storage")) {
-                        StorageException.Code code = StorageException.Code.valueOf(e.code());
-                        String detail = e.detail();
-                        throw new StorageException(code, detail.startsWith(code + ": ") ? detail.substring(code.name().length() + 2) : detail);
-                    }
-                    throw new StorageException(StorageException.Code.TIMEOUT, "storage at " + address + ": " + e.getMessage());
-                }
-            }
+        return new RemoteStorage(address, timeoutNs, SharedBuffers.local());
+    }
 
-            @Override
-            public ChunkMeta write(WriteRequest q) {
-                return call(WRITE, w -> w.putLong(q.targetId()).putInt(q.chainId()).putLong(q.chainVersion())
-                        .putLong(q.chunk().inode()).putLong(q.chunk().index()).putInt(q.offset()).putBytes(q.data())
-                        .putBool(q.fullReplace()).putLong(q.updateVersion()).putLong(q.clientId()).putLong(q.seq())
-                        .putLong(q.signature()),
-                        StorageService::readMeta);
-            }
-
-            @Override
-            public byte[] read(long targetId, ChunkId c, int offset, int length, boolean relaxed) {
-                return call(READ, w -> w.putLong(targetId).putLong(c.inode()).putLong(c.index()).putInt(offset).putInt(length)
-                        .putBool(relaxed), MessageReader::getBytes);
-            }
-
-            @Override
-            public int readInto(long targetId, ChunkId c, int offset, int length, boolean relaxed, byte[] dst, int dstOffset) {
-                return call(READ_INTO, w -> w.putLong(targetId).putLong(c.inode()).putLong(c.index()).putInt(offset).putInt(length)
-                        .putBool(relaxed), r -> r.getBytesInto(dst, dstOffset));
-            }
-
-            @Override
-            public List<ChunkMeta> chunkMetas(long targetId, long inode) {
-                return call(METAS, w -> w.putLong(targetId).putLong(inode), StorageService::readMetas);
-            }
-
-            @Override
-            public void removeChunks(long targetId, int chainId, long chainVersion, long inode, long fromIndex) {
-                call(REMOVE, w -> w.putLong(targetId).putInt(chainId).putLong(chainVersion).putLong(inode).putLong(fromIndex), r -> null);
-            }
-
-            @Override
-            public void syncDone(long targetId, long chainVersion) {
-                call(SYNC_DONE, w -> w.putLong(targetId).putLong(chainVersion), r -> null);
-            }
-
-            @Override
-            public void syncChunk(long targetId, long chainVersion, ChunkId c, long version, byte[] content) {
-                call(SYNC_CHUNK, w -> w.putLong(targetId).putLong(chainVersion).putLong(c.inode()).putLong(c.index())
-                        .putLong(version).putBytes(content), r -> null);
-            }
-        };
+    /** As {@link #remote(String, long)} with the given buffers, or sockets only when {@code shm} is null. */
+    public static StorageApi remote(String address, long timeoutNs, SharedBuffers shm) {
+        return new RemoteStorage(address, timeoutNs, shm);
     }
 }

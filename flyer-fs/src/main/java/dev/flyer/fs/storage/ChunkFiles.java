@@ -1,0 +1,197 @@
+package dev.flyer.fs.storage;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * The data files of one chunk engine, read and written with direct I/O (O_DIRECT) where the file
+ * system allows it, as 3FS's storage does (src/storage/store/GlobalFileStore.cc opens chunk files
+ * {@code O_RDWR | O_DIRECT}; the Rust chunk engine's src/file/cluster.rs likewise): the chunk
+ * store's bytes go between the disk and the I/O buffers without a second copy in the page cache,
+ * and what a benchmark measures is the disk, not memory.
+ *
+ * <p>Direct I/O moves whole aligned blocks ({@link #alignment()}, the file store's block size) at
+ * aligned offsets from aligned memory. A file whose length is not a multiple is written padded and
+ * cut back ({@code ftruncate}); a read asks for the aligned span and a short read at the end of
+ * the file is its end. A caller's buffer that is not aligned direct memory gets the bytes through
+ * an aligned bounce buffer. Where the file system refuses O_DIRECT (tmpfs) or
+ * {@code -Dflyer.fs.directIo=false}, plain buffered I/O does the same with alignment 1.
+ */
+final class ChunkFiles {
+    /** {@code com.sun.nio.file.ExtendedOpenOption.DIRECT} (jdk.unsupported), looked up so the build keeps -Werror. */
+    static final OpenOption DIRECT = directOption();
+    /** Pooled aligned buffers hold a default chunk (1 MiB) and the blocks around a read of one. */
+    private static final int POOLED_BYTES = (1 << 20) + (128 << 10);
+    private final java.util.concurrent.ArrayBlockingQueue<MemorySegment> pool = new java.util.concurrent.ArrayBlockingQueue<>(8);
+    private final boolean direct;
+    private final int alignment;
+
+    private ChunkFiles(boolean direct, int alignment) {
+        this.direct = direct;
+        this.alignment = alignment;
+    }
+
+    /** Probes {@code dataDir}'s file system for direct I/O, when {@code tryDirect}. */
+    static ChunkFiles in(Path dataDir, boolean tryDirect) {
+        if (DIRECT == null || !tryDirect) {
+            return new ChunkFiles(false, 1);
+        }
+        Path probe = dataDir.resolve(".direct-io-probe");
+        try {
+            int block = (int) Math.max(512, Files.getFileStore(dataDir).getBlockSize());
+            ChunkFiles files = new ChunkFiles(true, block);
+            files.write(probe, new byte[1]);
+            return files;
+        } catch (IOException | UnsupportedOperationException e) {
+            return new ChunkFiles(false, 1);
+        } finally {
+            try {
+                Files.deleteIfExists(probe);
+            } catch (IOException ignored) {
+                // an orphan probe file is swept with the other orphans
+            }
+        }
+    }
+
+    boolean direct() {
+        return direct;
+    }
+
+    int alignment() {
+        return alignment;
+    }
+
+    /** {@code bytes} rounded up to the alignment: the capacity a read of that span needs. */
+    int span(int bytes) {
+        return (bytes + alignment - 1) / alignment * alignment;
+    }
+
+    /** Writes {@code content} as the whole file (created or truncated), forced to disk when {@code fsync}. */
+    void write(Path file, byte[] content, boolean fsync) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, options(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING))) {
+            if (!direct) {
+                writeFully(ch, ByteBuffer.wrap(content));
+            } else {
+                MemorySegment buffer = borrow(span(content.length));
+                try {
+                    MemorySegment aligned = buffer.asSlice(0, span(content.length));
+                    MemorySegment.copy(content, 0, aligned, ValueLayout.JAVA_BYTE, 0, content.length);
+                    aligned.asSlice(content.length).fill((byte) 0); // the padding past the end
+                    writeFully(ch, aligned.asByteBuffer());
+                } finally {
+                    giveBack(buffer);
+                }
+                if (content.length % alignment != 0) {
+                    ch.truncate(content.length);
+                }
+            }
+            if (fsync) {
+                ch.force(false);
+            }
+        }
+    }
+
+    void write(Path file, byte[] content) throws IOException {
+        write(file, content, false);
+    }
+
+    /**
+     * Reads [from, from + length) of {@code file} into {@code buf} from position 0 ({@code buf}
+     * has at least {@link #span}(length) bytes of room; {@code from} is aligned); returns how many
+     * bytes the file had (less than {@code length} when it ends sooner).
+     */
+    int read(Path file, long from, int length, ByteBuffer buf) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, options(StandardOpenOption.READ))) {
+            if (!direct) {
+                buf.clear().limit(length);
+                while (buf.hasRemaining() && ch.read(buf, from + buf.position()) > 0) {
+                    // keep reading
+                }
+                return buf.position();
+            }
+            if (buf.isDirect() && MemorySegment.ofBuffer(buf).address() % alignment == 0) {
+                return readAligned(ch, from, length, buf);
+            }
+            MemorySegment bounce = borrow(span(length));
+            try {
+                int n = readAligned(ch, from, length, bounce.asSlice(0, span(length)).asByteBuffer());
+                buf.clear().put(0, bounce.asByteBuffer(), 0, n);
+                return n;
+            } finally {
+                giveBack(bounce);
+            }
+        }
+    }
+
+    /**
+     * An aligned buffer of at least {@code bytes}: a pooled one when it fits {@link #POOLED_BYTES},
+     * so the steady data path allocates no native memory. Give it back with {@link #giveBack}.
+     */
+    private MemorySegment borrow(int bytes) {
+        if (bytes <= POOLED_BYTES) {
+            MemorySegment pooled = pool.poll();
+            return pooled != null ? pooled : Arena.ofAuto().allocate(POOLED_BYTES, Math.max(alignment, 4096));
+        }
+        return Arena.ofAuto().allocate(bytes, alignment);
+    }
+
+    private void giveBack(MemorySegment segment) {
+        if (segment.byteSize() == POOLED_BYTES) {
+            pool.offer(segment); // dropped when the pool is full
+        }
+    }
+
+    private int readAligned(FileChannel ch, long from, int length, ByteBuffer buf) throws IOException {
+        int got = 0;
+        while (got < length) {
+            buf.limit(span(length)).position(got);
+            int r = ch.read(buf, from + got);
+            if (r <= 0) {
+                break;
+            }
+            got += r;
+            if (got % alignment != 0) {
+                break; // a short block: the end of the file
+            }
+        }
+        return Math.min(got, length);
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            ch.write(b, b.position());
+        }
+    }
+
+    private OpenOption[] options(OpenOption... base) {
+        if (!direct) {
+            return base;
+        }
+        OpenOption[] out = java.util.Arrays.copyOf(base, base.length + 1);
+        out[base.length] = DIRECT;
+        return out;
+    }
+
+    private static OpenOption directOption() {
+        try {
+            Class<?> c = Class.forName("com.sun.nio.file.ExtendedOpenOption");
+            for (Object o : c.getEnumConstants()) {
+                if (((Enum<?>) o).name().equals("DIRECT")) {
+                    return (OpenOption) o;
+                }
+            }
+        } catch (ClassNotFoundException e) {
+            // no jdk.unsupported: buffered I/O
+        }
+        return null;
+    }
+}
