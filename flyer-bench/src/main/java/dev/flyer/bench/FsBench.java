@@ -41,14 +41,15 @@ public final class FsBench {
      * @param threads     client threads of the data workloads
      * @param metaThreads client threads of the metadata workloads (3FS measures those with many
      *                    concurrent clients; one round trip each, so a few threads only show latency)
+     * @param windowMs    each data row runs its workload this long untimed, then this long timed
      */
-    public record Options(int threads, int fileMiB, int randomOps, int metaOps, int metaThreads) {
+    public record Options(int threads, int fileMiB, long windowMs, int metaOps, int metaThreads) {
         public static Options defaults() {
-            return new Options(4, 64, 20_000, 8_000, 16);
+            return new Options(4, 64, 5_000, 8_000, 16);
         }
 
         public static Options quick() {
-            return new Options(4, 16, 8_000, 1_600, 16);
+            return new Options(4, 16, 2_000, 1_600, 16);
         }
     }
 
@@ -58,7 +59,7 @@ public final class FsBench {
         return 4;
     }
 
-    private interface Work {
+    interface Work {
         void run(int thread) throws Exception;
     }
 
@@ -110,6 +111,8 @@ public final class FsBench {
         }
         report.note("goals (issue #7): sequential and random reads >= 80 % of raw; replicated (3) writes >= 30 % of raw "
                 + "(three copies on one disk); stat >= 20,000/s");
+        report.note("peer = the same workload on the local file system with O_DIRECT, the disk (Flyer's storage uses "
+                + "O_DIRECT on its chunk files, as 3FS's does); limit = that workload through the page cache (memory copies)");
         report.note("every process shares this machine's " + Runtime.getRuntime().availableProcessors()
                 + " cores with the client: meta (holding the KV), 2 managers, 3 storage JVMs");
         return report;
@@ -171,44 +174,18 @@ public final class FsBench {
     }
 
     private static void rows(BenchReport report, FsClient c, Options o, Raw raw, int r) {
-        long bytes = (long) o.threads() * o.fileMiB() << 20;
         byte[] block = new byte[1 << 20];
         new SplittableRandom(1).nextBytes(block);
         warmUp(c, o, block);
         c.mkdirs("/bench");
-        double w = timed(o.threads(), t -> {
-            try (FsFile f = c.create("/bench/seq-" + t, 0)) {
-                for (int i = 0; i < o.fileMiB(); i++) {
-                    f.write((long) i << 20, block, 0, block.length);
-                }
-            }
-        });
-        report.add(new BenchRow("seq write r=" + r, "MB/s", bytes / w / 1e6, raw.writeMBs, "local fs", Double.NaN));
-        double rd = timed(o.threads(), t -> {
-            byte[] buf = new byte[1 << 20];
-            try (FsFile f = c.open("/bench/seq-" + t, false)) {
-                for (int i = 0; i < o.fileMiB(); i++) {
-                    f.read((long) i << 20, buf, 0, buf.length);
-                }
-            }
-        });
-        report.add(new BenchRow("seq read r=" + r, "MB/s", bytes / rd / 1e6, raw.readMBs, "local fs", Double.NaN));
-        for (int size : new int[] {4096, 65536}) {
-            double s = timed(o.threads(), t -> {
-                SplittableRandom rnd = new SplittableRandom(t);
-                byte[] buf = new byte[size];
-                FsFile[] files = new FsFile[o.threads()];
-                for (int i = 0; i < files.length; i++) {
-                    files[i] = c.open("/bench/seq-" + i, false);
-                }
-                long blocks = ((long) o.fileMiB() << 20) / size;
-                for (int i = 0; i < o.randomOps() / o.threads(); i++) {
-                    files[rnd.nextInt(files.length)].read(rnd.nextLong(blocks) * size, buf, 0, size);
-                }
-            });
-            report.add(new BenchRow("random " + size / 1024 + " KiB read r=" + r, "IOPS", o.randomOps() / s,
-                    size == 4096 ? raw.rand4kIops : raw.rand64kIops, "local fs", Double.NaN));
-        }
+        DataRows.Rates rates = DataRows.run(DataRows.flyer(c, "/bench"), o, block);
+        String disk = "local fs, O_DIRECT";
+        report.add(new BenchRow("seq write r=" + r, "MB/s", rates.writeMBs(), raw.data.writeMBs(), disk, raw.cached.writeMBs()));
+        report.add(new BenchRow("seq read r=" + r, "MB/s", rates.readMBs(), raw.data.readMBs(), disk, raw.cached.readMBs()));
+        report.add(new BenchRow("random 4 KiB read r=" + r, "IOPS", rates.rand4kIops(), raw.data.rand4kIops(), disk,
+                raw.cached.rand4kIops()));
+        report.add(new BenchRow("random 64 KiB read r=" + r, "IOPS", rates.rand64kIops(), raw.data.rand64kIops(), disk,
+                raw.cached.rand64kIops()));
         if (r == 1) {
             int per = o.metaOps() / o.metaThreads();
             for (int t = 0; t < o.metaThreads(); t++) {
@@ -244,52 +221,17 @@ public final class FsBench {
         }
     }
 
-    /** The same workloads on the local file system. */
-    private record Raw(double writeMBs, double readMBs, double rand4kIops, double rand64kIops, double createOps,
-            double statOps, double renameOps, double unlinkOps) {
+    /** The same workloads on the local file system: data rows through O_DIRECT (the disk) and through the page cache; metadata. */
+    private record Raw(DataRows.Rates data, DataRows.Rates cached, double createOps, double statOps, double renameOps,
+            double unlinkOps) {
         static Raw run(Path dir, Options o) throws IOException {
             Files.createDirectories(dir);
-            long bytes = (long) o.threads() * o.fileMiB() << 20;
             byte[] block = new byte[1 << 20];
             new SplittableRandom(1).nextBytes(block);
-            double w = timed(o.threads(), t -> {
-                try (FileChannel ch = FileChannel.open(dir.resolve("seq-" + t), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                    for (int i = 0; i < o.fileMiB(); i++) {
-                        ch.write(ByteBuffer.wrap(block), (long) i << 20);
-                    }
-                }
-            });
-            double rd = timed(o.threads(), t -> {
-                ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-                try (FileChannel ch = FileChannel.open(dir.resolve("seq-" + t))) {
-                    for (int i = 0; i < o.fileMiB(); i++) {
-                        buf.clear();
-                        ch.read(buf, (long) i << 20);
-                    }
-                }
-            });
-            double[] rand = new double[2];
-            int[] sizes = {4096, 65536};
-            for (int k = 0; k < 2; k++) {
-                int size = sizes[k];
-                double s = timed(o.threads(), t -> {
-                    SplittableRandom rnd = new SplittableRandom(t);
-                    ByteBuffer buf = ByteBuffer.allocate(size);
-                    FileChannel[] chs = new FileChannel[o.threads()];
-                    for (int i = 0; i < chs.length; i++) {
-                        chs[i] = FileChannel.open(dir.resolve("seq-" + i));
-                    }
-                    long blocks = ((long) o.fileMiB() << 20) / size;
-                    for (int i = 0; i < o.randomOps() / o.threads(); i++) {
-                        buf.clear();
-                        chs[rnd.nextInt(chs.length)].read(buf, rnd.nextLong(blocks) * size);
-                    }
-                    for (FileChannel ch : chs) {
-                        ch.close();
-                    }
-                });
-                rand[k] = o.randomOps() / s;
-            }
+            Files.createDirectories(dir.resolve("direct"));
+            Files.createDirectories(dir.resolve("cached"));
+            DataRows.Rates data = DataRows.run(DataRows.local(dir.resolve("direct"), true), o, block);
+            DataRows.Rates cached = DataRows.run(DataRows.local(dir.resolve("cached"), false), o, block);
             int per = o.metaOps() / o.metaThreads();
             for (int t = 0; t < o.metaThreads(); t++) {
                 Files.createDirectories(dir.resolve("meta/t" + t));
@@ -317,7 +259,7 @@ public final class FsBench {
                 }
             });
             int n = per * o.metaThreads();
-            return new Raw(bytes / w / 1e6, bytes / rd / 1e6, rand[0], rand[1], n / create, STAT_PASSES * n / stat, n / rename, n / unlink);
+            return new Raw(data, cached, n / create, STAT_PASSES * n / stat, n / rename, n / unlink);
         }
     }
 

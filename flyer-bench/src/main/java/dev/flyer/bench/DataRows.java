@@ -1,0 +1,239 @@
+package dev.flyer.bench;
+
+import dev.flyer.fs.client.FsClient;
+import dev.flyer.fs.client.FsFile;
+import dev.flyer.fs.storage.ChunkEngine;
+import java.lang.foreign.Arena;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The data rows of {@code bench fs}, one piece of code for both sides (Flyer fs and the local file
+ * system): each thread owns file {@code seq-T} of {@code fileMiB} MiB, written once untimed. The
+ * rows: sequential 1 MiB writes, each thread filling new files of {@code fileMiB} MiB one after the
+ * other (it deletes its file from two files back, so the disk does not fill up); sequential 1 MiB
+ * reads of {@code seq-T}; random 4 KiB and 64 KiB reads over all the {@code seq-T} files. Every row
+ * runs {@code windowMs} untimed (each JVM of the cluster compiles the row's path) and then
+ * {@code windowMs} timed; an operation counts when it ends inside the timed window.
+ */
+final class DataRows {
+    /** One side's files, by name. */
+    interface Side {
+        /** Opens {@code name}: created new (it must not exist) when {@code create}, else for reading. */
+        Handle open(String name, boolean create) throws Exception;
+
+        void delete(String name) throws Exception;
+    }
+
+    /** An open file of one side. */
+    interface Handle extends AutoCloseable {
+        void write(long position, byte[] data) throws Exception;
+
+        void read(long position, byte[] into, int length) throws Exception;
+
+        @Override
+        void close() throws java.io.IOException;
+    }
+
+    /** The four rates of one side. */
+    record Rates(double writeMBs, double readMBs, double rand4kIops, double rand64kIops) {}
+
+    private interface Step {
+        long run(long i) throws Exception;
+    }
+
+    private interface Worker {
+        Step open(int thread, List<AutoCloseable> opened) throws Exception;
+    }
+
+    private DataRows() {}
+
+    static Side flyer(FsClient c, String dir) {
+        return new Side() {
+            @Override
+            public Handle open(String name, boolean create) {
+                FsFile f = create ? c.create(dir + "/" + name, 0) : c.open(dir + "/" + name, false);
+                return new Handle() {
+                    @Override
+                    public void write(long position, byte[] data) {
+                        f.write(position, data, 0, data.length);
+                    }
+
+                    @Override
+                    public void read(long position, byte[] into, int length) {
+                        f.read(position, into, 0, length);
+                    }
+
+                    @Override
+                    public void close() {
+                        f.close();
+                    }
+                };
+            }
+
+            @Override
+            public void delete(String name) {
+                c.unlink(dir + "/" + name);
+            }
+        };
+    }
+
+    /**
+     * Files in {@code dir} on the local file system; with {@code direct} through O_DIRECT and an
+     * aligned buffer (the disk itself, as Flyer's storage reads and writes it), else through the
+     * page cache.
+     */
+    static Side local(Path dir, boolean direct) {
+        return new Side() {
+            @Override
+            public Handle open(String name, boolean create) throws java.io.IOException {
+                return new LocalHandle(dir.resolve(name), create, direct);
+            }
+
+            @Override
+            public void delete(String name) throws java.io.IOException {
+                java.nio.file.Files.deleteIfExists(dir.resolve(name));
+            }
+        };
+    }
+
+    private static final class LocalHandle implements Handle {
+        private final FileChannel ch;
+        private final Arena arena = Arena.ofShared();
+        private final ByteBuffer aligned;
+        private boolean closed;
+
+        LocalHandle(Path file, boolean create, boolean direct) throws java.io.IOException {
+            java.util.Set<java.nio.file.OpenOption> opts = new java.util.HashSet<>(create
+                    ? List.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE) : List.of(StandardOpenOption.READ));
+            if (direct) {
+                opts.add(ChunkEngine.directIoOption().orElseThrow(() -> new IllegalStateException("no O_DIRECT in this JDK")));
+            }
+            ch = FileChannel.open(file, opts);
+            aligned = direct ? arena.allocate(1 << 20, 4096).asByteBuffer() : null;
+        }
+
+        @Override
+        public void write(long position, byte[] data) throws java.io.IOException {
+            ByteBuffer b = aligned != null ? aligned.clear().put(data).flip() : ByteBuffer.wrap(data);
+            while (b.hasRemaining()) {
+                ch.write(b, position + b.position());
+            }
+        }
+
+        @Override
+        public void read(long position, byte[] into, int length) throws java.io.IOException {
+            ByteBuffer b = aligned != null ? aligned.clear().limit(length) : ByteBuffer.wrap(into, 0, length);
+            while (b.hasRemaining() && ch.read(b, position + b.position()) > 0) {
+                // keep reading
+            }
+            if (aligned != null) {
+                aligned.get(0, into, 0, length);
+            }
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            if (!closed) {
+                closed = true;
+                ch.close();
+                arena.close();
+            }
+        }
+    }
+
+    static Rates run(Side side, FsBench.Options o, byte[] block) {
+        int mib = o.fileMiB();
+        FsBench.timed(o.threads(), t -> {
+            try (Handle h = side.open("seq-" + t, true)) {
+                for (int i = 0; i < mib; i++) {
+                    h.write((long) i << 20, block);
+                }
+            }
+        });
+        double write = rate(o, (t, opened) -> {
+            Handle[] file = new Handle[1];
+            return i -> {
+                long generation = i / mib;
+                if (i % mib == 0) {
+                    if (file[0] != null) {
+                        file[0].close();
+                    }
+                    if (generation >= 2) {
+                        side.delete("new-" + t + "-" + (generation - 2));
+                    }
+                    file[0] = keep(opened, side.open("new-" + t + "-" + generation, true));
+                }
+                file[0].write((i % mib) << 20, block);
+                return block.length;
+            };
+        });
+        double read = rate(o, (t, opened) -> {
+            Handle h = keep(opened, side.open("seq-" + t, false));
+            byte[] buf = new byte[1 << 20];
+            return i -> {
+                h.read((i % mib) << 20, buf, buf.length);
+                return buf.length;
+            };
+        });
+        return new Rates(write / 1e6, read / 1e6, random(side, o, 4096), random(side, o, 65536));
+    }
+
+    private static double random(Side side, FsBench.Options o, int size) {
+        return rate(o, (t, opened) -> {
+            Handle[] files = new Handle[o.threads()];
+            for (int f = 0; f < files.length; f++) {
+                files[f] = keep(opened, side.open("seq-" + f, false));
+            }
+            SplittableRandom rnd = new SplittableRandom(t);
+            byte[] buf = new byte[size];
+            long blocks = ((long) o.fileMiB() << 20) / size;
+            return i -> {
+                files[rnd.nextInt(files.length)].read(rnd.nextLong(blocks) * size, buf, size);
+                return 1;
+            };
+        });
+    }
+
+    private static Handle keep(List<AutoCloseable> opened, Handle h) {
+        opened.add(h);
+        return h;
+    }
+
+    /** Units per second of {@code worker} on every thread: a window untimed, then a window timed. */
+    private static double rate(FsBench.Options o, Worker worker) {
+        long windowNs = o.windowMs() * 1_000_000L;
+        long timedFrom = System.nanoTime() + windowNs;
+        long timedTo = timedFrom + windowNs;
+        AtomicLong units = new AtomicLong();
+        FsBench.timed(o.threads(), t -> {
+            List<AutoCloseable> opened = new ArrayList<>();
+            try {
+                Step step = worker.open(t, opened);
+                long mine = 0;
+                for (long i = 0; ; i++) {
+                    long u = step.run(i);
+                    long now = System.nanoTime();
+                    if (now >= timedTo) {
+                        break;
+                    }
+                    if (now >= timedFrom) {
+                        mine += u;
+                    }
+                }
+                units.addAndGet(mine);
+            } finally {
+                for (AutoCloseable c : opened.reversed()) {
+                    c.close();
+                }
+            }
+        });
+        return units.get() / (windowNs / 1e9);
+    }
+}
