@@ -53,6 +53,8 @@ public final class ChunkEngine implements AutoCloseable {
     private final ChunkFiles files;
     private final ConcurrentSkipListMap<ChunkId, ChunkMeta> cache = new ConcurrentSkipListMap<>();
     private final ReentrantLock[] stripes = new ReentrantLock[256];
+    private final java.util.concurrent.ExecutorService reaper = java.util.concurrent.Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("chunk-reaper").factory());
 
     private ChunkEngine(Path dir, boolean fsync, boolean directIo) throws IOException, RocksDBException {
         this.dir = dir;
@@ -367,7 +369,7 @@ public final class ChunkEngine implements AutoCloseable {
             ChunkMeta next = new ChunkMeta(id, version, 0, chainVersion, m.pendingLength(), m.pendingCrcs(), 0, new int[0]);
             persist(next);
             if (m.committedVersion() != 0) {
-                deleteQuietly(dataFile(id, m.committedVersion()));
+                deleteLater(id, m.committedVersion());
             }
             return next;
         } finally {
@@ -415,8 +417,44 @@ public final class ChunkEngine implements AutoCloseable {
         return stripes[(Long.hashCode(id.inode() * 31 + id.index()) & 0x7fffffff) % stripes.length];
     }
 
+    /**
+     * Deletes a version's file off the write path (with direct I/O a delete frees extents and may
+     * discard them: ~0.6 ms per MiB here), under the chunk's lock and only if the metadata still
+     * names neither that version (a chunk removed and written again can reuse a number). A delete
+     * lost in a crash leaves an orphan, which {@link #open} removes.
+     */
+    private void deleteLater(ChunkId id, long version) {
+        reaper.execute(() -> {
+            ReentrantLock lock = lock(id);
+            lock.lock();
+            try {
+                ChunkMeta m = cache.get(id);
+                if (m == null || (m.committedVersion() != version && m.pendingVersion() != version)) {
+                    deleteQuietly(dataFile(id, version));
+                }
+            } finally {
+                lock.unlock();
+            }
+        });
+    }
+
+    /** Waits until the deletes queued so far are done (tests). */
+    void awaitDeletes() {
+        try {
+            reaper.submit(() -> { }).get();
+        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Override
     public void close() {
+        reaper.shutdown();
+        try {
+            reaper.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         metaDb.close();
         writeOptions.close();
         options.close();

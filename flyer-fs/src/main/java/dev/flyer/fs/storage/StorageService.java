@@ -32,10 +32,17 @@ public final class StorageService {
 
     private StorageService() {}
 
-    /** Serves a storage node; its reads go from the chunk file straight into the response frame. */
+    /**
+     * Serves a storage node; its reads go from the chunk file straight into the response frame or
+     * the caller's shared buffer. They run on the I/O thread when every target reads through the
+     * page cache, and on workers when a target uses direct I/O (each read waits for the disk).
+     */
     public static void register(StorageNode node, RpcServer rpc) {
         register((StorageApi) node, rpc);
-        rpc.handleInline(READ_INTO, (req, resp) -> {
+        // reads that go to the disk (direct I/O) must not hold the connection's I/O thread: on a worker
+        boolean inline = node.targets().values().stream().noneMatch(ChunkEngine::directIo);
+        java.util.function.BiConsumer<Integer, RpcServer.Handler> reads = inline ? rpc::handleInline : rpc::handle;
+        reads.accept(READ_INTO, (req, resp) -> {
             long target = req.getLong();
             ChunkId chunk = chunk(req);
             int offset = req.getInt();
@@ -51,7 +58,7 @@ public final class StorageService {
             out.setInt(lengthAt, n);
             out.writerIndex(lengthAt + 4 + n);
         });
-        rpc.handleInline(READ_SHM, (req, resp) -> {
+        reads.accept(READ_SHM, (req, resp) -> {
             long target = req.getLong();
             ChunkId chunk = chunk(req);
             int offset = req.getInt();
@@ -73,7 +80,7 @@ public final class StorageService {
         rpc.errors(t -> t instanceof StorageException s ? new String[] {"storage", s.code().name()} : null);
         rpc.handle(WRITE, (req, resp) -> writeMeta(resp, api.write(readWrite(req, MessageReader::getBytes))));
         rpc.handle(WRITE_SHM, (req, resp) -> writeMeta(resp, api.write(readWrite(req, StorageService::shmPayload))));
-        rpc.handleInline(READ, (req, resp) -> resp.putBytes(api.read(req.getLong(), chunk(req), req.getInt(), req.getInt(), req.getBool())));
+        rpc.handle(READ, (req, resp) -> resp.putBytes(api.read(req.getLong(), chunk(req), req.getInt(), req.getInt(), req.getBool())));
         rpc.handleInline(METAS, (req, resp) -> {
             List<ChunkMeta> metas = api.chunkMetas(req.getLong(), req.getLong());
             resp.putInt(metas.size());

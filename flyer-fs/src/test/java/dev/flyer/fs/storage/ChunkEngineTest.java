@@ -42,6 +42,7 @@ class ChunkEngineTest {
             assertThat(m.hasPending()).isFalse();
             assertThat(e.read(id, 99_997, 10, false)).containsExactly(1, 2, 2, 2, 2);
             assertThat(e.read(id, 200_000, 10, false)).isEmpty();
+            e.awaitDeletes();
             assertThat(e.dataFile(id, 1)).doesNotExist();
             assertThat(e.metasOf(7)).hasSize(1);
             assertThat(e.metasOf(8)).isEmpty();
