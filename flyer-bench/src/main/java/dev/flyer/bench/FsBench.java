@@ -23,13 +23,16 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
- * {@code flyer bench fs}: a local Flyer fs cluster of real processes ({@code fs up}: KV, two
- * managers, a metadata server, 3 storage nodes x 2 targets) against the same workloads run
- * directly on the local file system in the same directory tree (the raw limit): sequential 1 MiB
- * writes and reads (replication 1 and 3), random 4 KiB and 64 KiB reads, and metadata operations
- * (create, stat, rename, unlink). Every workload uses the same number of client threads on both
- * sides (more for metadata than for data); neither side fsyncs data; the page cache is warm for
- * reads on both sides.
+ * {@code flyer bench fs}: a local Flyer fs cluster of real processes ({@code fs up}: a metadata
+ * server holding the KV, two managers, 3 storage nodes x 2 targets) against the same workloads run
+ * directly on the local file system (the raw limit). The data rows ({@link DataRows}: sequential
+ * 1 MiB writes of new files and reads, random 4 KiB and 64 KiB reads) each run a warm-up window and
+ * then a timed one. Their peer is the local file system with O_DIRECT, the disk itself, because
+ * Flyer's storage reads and writes its chunk files with O_DIRECT as 3FS's does (and 3FS's goal is
+ * the disks' bandwidth); the same rows through the page cache are the "limit" column (memory
+ * copies, which no networked file system approaches). Metadata rows (create, stat, rename,
+ * unlink) compare with the local file system directly. Every workload uses the same number of
+ * client threads on both sides (more for metadata than for data); nothing is fsync'd.
  */
 public final class FsBench {
     /** Stat passes over the created files (a stat is short: one pass would time the warm-up). */
