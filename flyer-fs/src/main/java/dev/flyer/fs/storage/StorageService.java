@@ -43,15 +43,11 @@ public final class StorageService {
         boolean inline = node.targets().values().stream().noneMatch(ChunkEngine::directIo);
         java.util.function.BiConsumer<Integer, RpcServer.Handler> reads = inline ? rpc::handleInline : rpc::handle;
         reads.accept(READ_INTO, (req, resp) -> {
-            long target = req.getLong();
-            ChunkId chunk = chunk(req);
-            int offset = req.getInt();
-            int length = req.getInt();
-            boolean relaxed = req.getBool();
+            ReadArgs a = ReadArgs.of(req);
             io.netty.buffer.ByteBuf out = resp.buffer();
             int lengthAt = out.writerIndex();
             out.writeInt(0);
-            int n = node.readInto(target, chunk, offset, length, relaxed, capacity -> {
+            int n = node.readInto(a.target, a.chunk, a.offset, a.length, a.relaxed, capacity -> {
                 out.ensureWritable(capacity);
                 return out.nioBuffer(out.writerIndex(), capacity);
             });
@@ -59,13 +55,9 @@ public final class StorageService {
             out.writerIndex(lengthAt + 4 + n);
         });
         reads.accept(READ_SHM, (req, resp) -> {
-            long target = req.getLong();
-            ChunkId chunk = chunk(req);
-            int offset = req.getInt();
-            int length = req.getInt();
-            boolean relaxed = req.getBool();
+            ReadArgs a = ReadArgs.of(req);
             MemorySegment slot = SharedBuffers.peer(shmRef(req), req.getInt());
-            int n = node.readInto(target, chunk, offset, length, relaxed, capacity -> {
+            int n = node.readInto(a.target, a.chunk, a.offset, a.length, a.relaxed, capacity -> {
                 if (capacity > slot.byteSize()) {
                     throw new StorageException(StorageException.Code.INVALID_ARGUMENT, "read of " + capacity
                             + " bytes does not fit the caller's " + slot.byteSize() + "-byte buffer");
@@ -89,6 +81,13 @@ public final class StorageService {
         rpc.handle(REMOVE, (req, resp) -> api.removeChunks(req.getLong(), req.getInt(), req.getLong(), req.getLong(), req.getLong()));
         rpc.handle(SYNC_DONE, (req, resp) -> api.syncDone(req.getLong(), req.getLong()));
         rpc.handle(SYNC_CHUNK, (req, resp) -> api.syncChunk(req.getLong(), req.getLong(), chunk(req), req.getLong(), req.getBytes()));
+    }
+
+    /** A read request's leading fields: target, chunk, offset, length, relaxed. */
+    private record ReadArgs(long target, ChunkId chunk, int offset, int length, boolean relaxed) {
+        static ReadArgs of(MessageReader r) {
+            return new ReadArgs(r.getLong(), StorageService.chunk(r), r.getInt(), r.getInt(), r.getBool());
+        }
     }
 
     static ChunkId chunk(MessageReader r) {
