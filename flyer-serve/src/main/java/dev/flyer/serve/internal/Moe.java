@@ -1,8 +1,11 @@
 package dev.flyer.serve.internal;
 
+import dev.flyer.core.exec.ComputePool;
 import dev.flyer.core.safetensors.SafeTensors;
 import dev.flyer.serve.ModelConfig;
 import dev.flyer.serve.ModelConfig.ScoringFunc;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The routed MoE layer: the gate picks {@code k} experts per token, each token's output is the
@@ -40,7 +43,13 @@ public final class Moe {
                 ? new Mlp(w, prefix + ".shared_experts", c.hidden(), c.sharedExperts() * c.moeIntermediate()) : null;
     }
 
+    /** The layer's output for {@code rows} rows of {@code x}. */
     public float[] forward(float[] x, int rows) {
+        return forward(x, rows, rows <= EXPERT_PARALLEL_ROWS);
+    }
+
+    /** As {@link #forward(float[], int)}, with the experts side by side or one after the other. */
+    float[] forward(float[] x, int rows, boolean expertParallel) {
         int k = c.expertsPerToken();
         int[] chosen = new int[rows * k];
         float[] weights = new float[rows * k];
@@ -49,34 +58,79 @@ public final class Moe {
             route(logits, t * c.routedExperts(), chosen, weights, t * k);
         }
         int hidden = c.hidden();
-        float[] y = shared != null ? shared.forward(x, rows) : new float[rows * hidden];
+        List<Batch> batches = new ArrayList<>();
         for (int e = 0; e < experts.length; e++) {
-            int count = 0;
-            for (int v : chosen) {
-                count += v == e ? 1 : 0;
+            Batch b = gather(e, x, chosen, k, hidden);
+            if (b != null) {
+                batches.add(b);
             }
-            if (count == 0) {
-                continue;
+        }
+        float[][] outs = new float[batches.size()][];
+        float[][] sharedOut = new float[1][];
+        int tasks = batches.size() + (shared != null ? 1 : 0);
+        ExpertTask task = i -> {
+            if (i == batches.size()) {
+                sharedOut[0] = shared.forward(x, rows);
+            } else {
+                outs[i] = experts[batches.get(i).expert].forward(batches.get(i).in, batches.get(i).slot.length);
             }
-            float[] in = new float[count * hidden];
-            int[] slot = new int[count];
-            int n = 0;
-            for (int i = 0; i < chosen.length; i++) {
-                if (chosen[i] == e) {
-                    System.arraycopy(x, (i / k) * hidden, in, n * hidden, hidden);
-                    slot[n++] = i;
-                }
+        };
+        if (expertParallel) { // skinny GEMVs: one expert per worker, one pool call per layer
+            ComputePool.shared().parallelFor(tasks, (i, worker) -> task.run(tasks - 1 - i)); // the shared MLP first
+        } else {
+            for (int i = 0; i < tasks; i++) {
+                task.run(i);
             }
-            float[] out = experts[e].forward(in, count);
-            for (int j = 0; j < count; j++) {
+        }
+        float[] y = shared != null ? sharedOut[0] : new float[rows * hidden];
+        for (int i = 0; i < batches.size(); i++) { // ascending expert order, as model.py sums
+            int[] slot = batches.get(i).slot;
+            for (int j = 0; j < slot.length; j++) {
                 int t = slot[j] / k;
                 float w = weights[slot[j]];
                 for (int h = 0; h < hidden; h++) {
-                    y[t * hidden + h] += out[j * hidden + h] * w;
+                    y[t * hidden + h] += outs[i][j * hidden + h] * w;
                 }
             }
         }
         return y;
+    }
+
+    /**
+     * Batches of at most this many rows run their experts' MLPs side by side, one expert per pool
+     * worker (each GEMV inside runs on that worker alone): decode's GEMVs are short, and one pool
+     * call per layer instead of three per expert saves the hand-offs. Larger batches split each
+     * GEMM over the pool instead. Either way every output element is summed in the same order
+     * (each column of a GEMV by one thread, experts added in ascending order), so the results are
+     * the same bits ({@code MoeTest}).
+     */
+    static final int EXPERT_PARALLEL_ROWS = 16;
+
+    private interface ExpertTask {
+        void run(int i);
+    }
+
+    /** The rows routed to one expert: their activations and their (token, choice) slots. */
+    private record Batch(int expert, float[] in, int[] slot) {}
+
+    private static Batch gather(int e, float[] x, int[] chosen, int k, int hidden) {
+        int count = 0;
+        for (int v : chosen) {
+            count += v == e ? 1 : 0;
+        }
+        if (count == 0) {
+            return null;
+        }
+        float[] in = new float[count * hidden];
+        int[] slot = new int[count];
+        int n = 0;
+        for (int i = 0; i < chosen.length; i++) {
+            if (chosen[i] == e) {
+                System.arraycopy(x, (i / k) * hidden, in, n * hidden, hidden);
+                slot[n++] = i;
+            }
+        }
+        return new Batch(e, in, slot);
     }
 
     /** The gate for one token: experts into {@code chosen[at..at+k)}, weights likewise. */
