@@ -220,7 +220,7 @@ public final class SkinnyKernel {
             int end = Math.min(k, (kb + 1) * PanelKernel.K_BLOCK);
             FloatVector p2 = z;
             FloatVector p3 = z;
-            for (; kk + 64 <= end; kk += 64) {
+            for (int limit = end - 63; kk < limit; kk += 64) { // the counted-loop form C2 removes range checks from
                 IntVector codes = IntVector.fromMemorySegment(I, b, rowBase + kk, java.nio.ByteOrder.LITTLE_ENDIAN);
                 IntVector q0 = codes.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4);
                 IntVector q1 = codes.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4);
