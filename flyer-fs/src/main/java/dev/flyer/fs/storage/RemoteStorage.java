@@ -21,6 +21,8 @@ import java.util.function.Function;
  * after copying them to the caller (a mismatch is {@code CHECKSUM_MISMATCH}, so the caller tries
  * another replica). A peer that cannot map the region (another host, an older server) answers
  * {@code SHM_UNAVAILABLE} or {@code NO_SUCH_METHOD} once; from then on this peer gets sockets. A
+ * storage node forwarding bytes it received through shared memory names the sender's slot again
+ * ({@link StorageService#origin}), so a chain's replicas all copy from the client's slot. A
  * call that times out retires its slot (the peer may still be inside it). When no slot is free the
  * call uses the socket rather than wait.
  */
@@ -76,7 +78,7 @@ final class RemoteStorage implements StorageApi {
         try {
             return rpc.call(method, body, parse, timeoutNs);
         } catch (RpcException e) {
-            if (e.domain().equals("rpc") && (e.code().equals("SHM_UNAVAILABLE") || e.code().equals("NO_SUCH_METHOD"))) {
+            if (isNoSharedMemory(e)) {
                 shmOk = false;
                 throw new NoSharedMemory();
             }
@@ -91,6 +93,10 @@ final class RemoteStorage implements StorageApi {
         }
     }
 
+    private static boolean isNoSharedMemory(RpcException e) {
+        return e.domain().equals("rpc") && (e.code().equals("SHM_UNAVAILABLE") || e.code().equals("NO_SUCH_METHOD"));
+    }
+
     private void writeHeader(MessageWriter w, WriteRequest q) {
         w.putLong(q.targetId()).putInt(q.chainId()).putLong(q.chainVersion()).putLong(q.chunk().inode())
                 .putLong(q.chunk().index()).putInt(q.offset());
@@ -103,6 +109,22 @@ final class RemoteStorage implements StorageApi {
     @Override
     public ChunkMeta write(WriteRequest q) {
         byte[] data = q.data();
+        StorageService.Origin origin = shmOk && data.length >= StorageService.SHM_MIN_BYTES ? StorageService.origin(data) : null;
+        if (origin != null) { // a forward of bytes that arrived through shared memory: name the same slot
+            try {
+                return rpc.call(StorageService.WRITE_SHM, w -> {
+                    writeHeader(w, q);
+                    StorageService.putShmRef(w, origin.ref());
+                    w.putInt(data.length).putInt(origin.crc());
+                    writeTrailer(w, q);
+                }, StorageService::readMeta, timeoutNs);
+            } catch (RpcException e) {
+                if (!isNoSharedMemory(e)) {
+                    throw translate(e);
+                }
+                shmOk = false;
+            }
+        }
         SharedBuffers.Slot slot = shmOk && data.length >= StorageService.SHM_MIN_BYTES ? shm.acquire(data.length) : null;
         if (slot != null) {
             MemorySegment.copy(data, 0, slot.segment(), ValueLayout.JAVA_BYTE, 0, data.length);
