@@ -19,8 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * rows: sequential 1 MiB writes, each thread filling new files of {@code fileMiB} MiB one after the
  * other (it deletes its file from two files back, so the disk does not fill up); sequential 1 MiB
  * reads of {@code seq-T}; random 4 KiB and 64 KiB reads over all the {@code seq-T} files. Every row
- * runs {@code windowMs} untimed (each JVM of the cluster compiles the row's path) and then
- * {@code windowMs} timed; an operation counts when it ends inside the timed window.
+ * runs untimed until its rate settles (each JVM of the cluster compiles the row's path; see
+ * {@link #rate}) and then {@code windowMs} timed.
  */
 final class DataRows {
     /** One side's files, by name. */
@@ -206,34 +206,85 @@ final class DataRows {
         return h;
     }
 
-    /** Units per second of {@code worker} on every thread: a window untimed, then a window timed. */
+    /** Length of one warm-up window: the rate is sampled this often while warming. */
+    private static final long WARM_SAMPLE_NS = 1_000_000_000L;
+
+    /**
+     * Units per second of {@code worker} on every thread. Untimed first: at least {@code windowMs},
+     * then on until two 1 s windows in a row fail to beat the best one by 5 %, at most
+     * {@code maxWarmMs} (a fresh cluster's JVMs take 10-30 s to compile a path; a local file system
+     * settles at once). Then {@code windowMs} timed; an operation counts when it ends inside it.
+     */
     private static double rate(FsBench.Options o, Worker worker) {
         long windowNs = o.windowMs() * 1_000_000L;
-        long timedFrom = System.nanoTime() + windowNs;
-        long timedTo = timedFrom + windowNs;
-        AtomicLong units = new AtomicLong();
-        FsBench.timed(o.threads(), t -> {
-            List<AutoCloseable> opened = new ArrayList<>();
-            try {
-                Step step = worker.open(t, opened);
-                long mine = 0;
-                for (long i = 0; ; i++) {
-                    long u = step.run(i);
+        AtomicLong total = new AtomicLong();
+        AtomicLong measured = new AtomicLong();
+        long[] window = {Long.MAX_VALUE, Long.MAX_VALUE}; // [from, to), published by the volatile below
+        java.util.concurrent.atomic.AtomicBoolean decided = new java.util.concurrent.atomic.AtomicBoolean();
+        try (java.util.concurrent.ExecutorService ex = java.util.concurrent.Executors.newFixedThreadPool(o.threads())) {
+            List<java.util.concurrent.Future<?>> running = new ArrayList<>();
+            for (int t = 0; t < o.threads(); t++) {
+                int id = t;
+                running.add(ex.submit(() -> {
+                    runWorker(worker, id, total, measured, window, decided);
+                    return null;
+                }));
+            }
+            long start = System.nanoTime();
+            long last = 0;
+            double best = 0;
+            int flat = 0;
+            while (true) {
+                java.util.concurrent.locks.LockSupport.parkNanos(WARM_SAMPLE_NS);
+                if (running.stream().anyMatch(java.util.concurrent.Future::isDone)) {
+                    break; // a worker failed: its get() below reports it
+                }
+                long now = total.get();
+                double rate = now - last;
+                last = now;
+                flat = rate > best * 1.05 ? 0 : flat + 1;
+                best = Math.max(best, rate);
+                long warmedNs = System.nanoTime() - start;
+                if ((warmedNs >= windowNs && flat >= 2) || warmedNs >= o.maxWarmMs() * 1_000_000L) {
+                    break;
+                }
+            }
+            window[0] = System.nanoTime();
+            window[1] = window[0] + windowNs;
+            decided.set(true);
+            for (java.util.concurrent.Future<?> f : running) {
+                f.get();
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("bench workload failed: " + e, e);
+        }
+        return measured.get() / (windowNs / 1e9);
+    }
+
+    private static void runWorker(Worker worker, int thread, AtomicLong total, AtomicLong measured, long[] window,
+            java.util.concurrent.atomic.AtomicBoolean decided) throws Exception {
+        List<AutoCloseable> opened = new ArrayList<>();
+        try {
+            Step step = worker.open(thread, opened);
+            long mine = 0;
+            for (long i = 0; ; i++) {
+                long u = step.run(i);
+                total.addAndGet(u);
+                if (decided.get()) { // the volatile read that makes window[] visible
                     long now = System.nanoTime();
-                    if (now >= timedTo) {
+                    if (now >= window[1]) {
                         break;
                     }
-                    if (now >= timedFrom) {
+                    if (now >= window[0]) {
                         mine += u;
                     }
                 }
-                units.addAndGet(mine);
-            } finally {
-                for (AutoCloseable c : opened.reversed()) {
-                    c.close();
-                }
             }
-        });
-        return units.get() / (windowNs / 1e9);
+            measured.addAndGet(mine);
+        } finally {
+            for (AutoCloseable c : opened.reversed()) {
+                c.close();
+            }
+        }
     }
 }

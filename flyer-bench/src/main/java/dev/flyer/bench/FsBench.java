@@ -26,8 +26,8 @@ import java.util.stream.Stream;
  * {@code flyer bench fs}: a local Flyer fs cluster of real processes ({@code fs up}: a metadata
  * server holding the KV, two managers, 3 storage nodes x 2 targets) against the same workloads run
  * directly on the local file system (the raw limit). The data rows ({@link DataRows}: sequential
- * 1 MiB writes of new files and reads, random 4 KiB and 64 KiB reads) each run a warm-up window and
- * then a timed one. Their peer is the local file system with O_DIRECT, the disk itself, because
+ * 1 MiB writes of new files and reads, random 4 KiB and 64 KiB reads) each warm up until their rate
+ * settles (a fresh cluster's JVMs take 10-30 s to compile a path) and are then timed. Their peer is the local file system with O_DIRECT, the disk itself, because
  * Flyer's storage reads and writes its chunk files with O_DIRECT as 3FS's does (and 3FS's goal is
  * the disks' bandwidth); the same rows through the page cache are the "limit" column (memory
  * copies, which no networked file system approaches). Metadata rows (create, stat, rename,
@@ -44,15 +44,16 @@ public final class FsBench {
      * @param threads     client threads of the data workloads
      * @param metaThreads client threads of the metadata workloads (3FS measures those with many
      *                    concurrent clients; one round trip each, so a few threads only show latency)
-     * @param windowMs    each data row runs its workload this long untimed, then this long timed
+     * @param windowMs    each data row runs its workload at least this long untimed, then this long timed
+     * @param maxWarmMs   ... and at most this long untimed, when its rate keeps rising
      */
-    public record Options(int threads, int fileMiB, long windowMs, int metaOps, int metaThreads) {
+    public record Options(int threads, int fileMiB, long windowMs, long maxWarmMs, int metaOps, int metaThreads) {
         public static Options defaults() {
-            return new Options(4, 64, 5_000, 8_000, 16);
+            return new Options(4, 64, 5_000, 30_000, 8_000, 16);
         }
 
         public static Options quick() {
-            return new Options(4, 16, 2_000, 1_600, 16);
+            return new Options(4, 16, 2_000, 10_000, 1_600, 16);
         }
     }
 
