@@ -205,12 +205,11 @@ public final class SharedBuffers {
      * malformed name or a range outside the region.
      */
     public static MemorySegment peer(Ref ref, long length) {
-        Matcher m = NAME.matcher(ref.region());
-        if (!m.matches()) {
-            throw new RpcException("rpc", "BAD_SHM_REF", "not a shared buffer region name: " + ref.region());
-        }
-        MemorySegment seg = PEERS.get(ref.region());
+        MemorySegment seg = PEERS.get(ref.region()); // names in PEERS were checked when mapped
         if (seg == null) {
+            if (!NAME.matcher(ref.region()).matches()) {
+                throw new RpcException("rpc", "BAD_SHM_REF", "not a shared buffer region name: " + ref.region());
+            }
             seg = mapPeer(ref.region());
         }
         if (seg.get(ValueLayout.JAVA_LONG_UNALIGNED, 0) != ref.token()) {
