@@ -47,12 +47,10 @@ public final class SharedBuffers {
     private static volatile SharedBuffers local;
     private static volatile boolean localTried;
 
-    private final Path file;
     private final String region;
     private final long token;
     private final MemorySegment segment;
     private final int slotBytes;
-    private final int slots;
     private final AtomicLong free;
     private final AtomicLong retired = new AtomicLong();
     private final long[] retiredAtNs;
@@ -101,8 +99,7 @@ public final class SharedBuffers {
         sweepDeadOwners(dir);
         long random = new SecureRandom().nextLong();
         this.region = PREFIX + ProcessHandle.current().pid() + "-" + String.format("%016x", random);
-        this.file = dir.resolve(region);
-        this.slots = slots;
+        Path file = dir.resolve(region);
         this.slotBytes = slotBytes;
         this.token = random ^ System.nanoTime();
         this.free = new AtomicLong(slots == 64 ? -1L : (1L << slots) - 1);
