@@ -41,9 +41,6 @@ final class DataRows {
         void close() throws java.io.IOException;
     }
 
-    /** The four rates of one side. */
-    record Rates(double writeMBs, double readMBs, double rand4kIops, double rand64kIops) {}
-
     private interface Step {
         long run(long i) throws Exception;
     }
@@ -148,7 +145,11 @@ final class DataRows {
         }
     }
 
-    static Rates run(Side side, FsBench.Options o, byte[] block) {
+    /** The data rows, in report order. */
+    enum Row { WRITE, READ, RANDOM_4K, RANDOM_64K }
+
+    /** Writes each thread's {@code seq-T} once (untimed): what the read rows read. */
+    static void setup(Side side, FsBench.Options o, byte[] block) {
         int mib = o.fileMiB();
         FsBench.timed(o.threads(), t -> {
             try (Handle h = side.open("seq-" + t, true)) {
@@ -157,7 +158,22 @@ final class DataRows {
                 }
             }
         });
-        double write = rate(o, (t, opened) -> {
+    }
+
+    /** One row's rate on one side (after {@link #setup}): MB/s for the sequential rows, IOPS for the random ones. */
+    static double rate(Row row, Side side, FsBench.Options o, byte[] block) {
+        return switch (row) {
+            case WRITE -> sequentialWrite(side, o, block) / 1e6;
+            case READ -> sequentialRead(side, o) / 1e6;
+            case RANDOM_4K -> random(side, o, 4096);
+            case RANDOM_64K -> random(side, o, 65536);
+        };
+    }
+
+    private static double sequentialWrite(Side side, FsBench.Options o, byte[] block) {
+        int mib = o.fileMiB();
+        long run = WRITE_RUNS.incrementAndGet(); // a row run again writes files of its own names
+        return rate(o, (t, opened) -> {
             Handle[] file = new Handle[1];
             return i -> {
                 long generation = i / mib;
@@ -166,15 +182,21 @@ final class DataRows {
                         file[0].close();
                     }
                     if (generation >= 2) {
-                        side.delete("new-" + t + "-" + (generation - 2));
+                        side.delete("new-" + run + "-" + t + "-" + (generation - 2));
                     }
-                    file[0] = keep(opened, side.open("new-" + t + "-" + generation, true));
+                    file[0] = keep(opened, side.open("new-" + run + "-" + t + "-" + generation, true));
                 }
                 file[0].write((i % mib) << 20, block);
                 return block.length;
             };
         });
-        double read = rate(o, (t, opened) -> {
+    }
+
+    private static final AtomicLong WRITE_RUNS = new AtomicLong();
+
+    private static double sequentialRead(Side side, FsBench.Options o) {
+        int mib = o.fileMiB();
+        return rate(o, (t, opened) -> {
             Handle h = keep(opened, side.open("seq-" + t, false));
             byte[] buf = new byte[1 << 20];
             return i -> {
@@ -182,7 +204,6 @@ final class DataRows {
                 return buf.length;
             };
         });
-        return new Rates(write / 1e6, read / 1e6, random(side, o, 4096), random(side, o, 65536));
     }
 
     private static double random(Side side, FsBench.Options o, int size) {

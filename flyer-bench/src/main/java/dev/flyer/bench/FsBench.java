@@ -5,11 +5,8 @@ import dev.flyer.fs.client.FsFile;
 import dev.flyer.fs.server.ProcessCluster;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -24,15 +21,19 @@ import java.util.stream.Stream;
 
 /**
  * {@code flyer bench fs}: a local Flyer fs cluster of real processes ({@code fs up}: a metadata
- * server holding the KV, two managers, 3 storage nodes x 2 targets) against the same workloads run
- * directly on the local file system (the raw limit). The data rows ({@link DataRows}: sequential
- * 1 MiB writes of new files and reads, random 4 KiB and 64 KiB reads) each warm up until their rate
- * settles (a fresh cluster's JVMs take 10-30 s to compile a path) and are then timed. Their peer is the local file system with O_DIRECT, the disk itself, because
- * Flyer's storage reads and writes its chunk files with O_DIRECT as 3FS's does (and 3FS's goal is
- * the disks' bandwidth); the same rows through the page cache are the "limit" column (memory
- * copies, which no networked file system approaches). Metadata rows (create, stat, rename,
- * unlink) compare with the local file system directly. Every workload uses the same number of
- * client threads on both sides (more for metadata than for data); nothing is fsync'd.
+ * server holding the KV, two managers, 3 storage nodes x 2 targets; one with replication 1, one
+ * with 3) against the same workloads run directly on the local file system (the raw limit).
+ *
+ * <p>The data rows ({@link DataRows}: sequential 1 MiB writes of new files and reads, random
+ * 4 KiB and 64 KiB reads) each warm up until their rate settles (a fresh cluster's JVMs take 10-30 s
+ * to compile a path) and are then timed. Each row runs on every side back to back (local file
+ * system, replication 1, replication 3), so a slow phase of the shared virtual disk hits all the
+ * sides of a row alike. Their peer is the local file system with O_DIRECT, the disk itself,
+ * because Flyer's storage reads and writes its chunk files with O_DIRECT as 3FS's does (and 3FS's
+ * goal is the disks' bandwidth); the same rows through the page cache are the "limit" column
+ * (memory copies, which no networked file system approaches). Metadata rows (create, stat,
+ * rename, unlink) compare with the local file system directly. Every workload uses the same number
+ * of client threads on both sides (more for metadata than for data); nothing is fsync'd.
  */
 public final class FsBench {
     /** Stat passes over the created files (a stat is short: one pass would time the warm-up). */
@@ -93,24 +94,55 @@ public final class FsBench {
                 + o.metaThreads() + " for metadata, " + o.fileMiB()
                 + " MiB per thread, 1 MiB chunks; peer = the same workload on the local file system = the raw limit)");
         Path base = Files.createTempDirectory("flyer-bench-fs");
+        byte[] block = new byte[1 << 20];
+        new SplittableRandom(1).nextBytes(block);
+        List<Path> clusters = new ArrayList<>();
         try {
-            progress.step("raw local file system");
-            Raw raw = Raw.run(base.resolve("raw"), o);
+            progress.step("setting up: the local file system and two clusters (replication 1 and 3)");
+            Path raw = base.resolve("raw");
+            Files.createDirectories(raw.resolve("direct"));
+            Files.createDirectories(raw.resolve("cached"));
+            DataRows.Side disk = DataRows.local(raw.resolve("direct"), true);
+            DataRows.Side cache = DataRows.local(raw.resolve("cached"), false);
+            DataRows.setup(disk, o, block);
+            DataRows.setup(cache, o, block);
+            FsClient[] clients = new FsClient[2];
+            for (int i = 0; i < 2; i++) {
+                Path dir = base.resolve("cluster-r" + REPLICAS[i]);
+                clusters.add(dir);
+                ProcessCluster.Manifest m = ProcessCluster.up(dir, 3, 2, REPLICAS[i], 500, 5000, s -> { });
+                clients[i] = FsClient.connect(m.mgmtd(), TimeUnit.SECONDS.toNanos(60));
+                warmUp(clients[i], o, block);
+                clients[i].mkdirs("/bench");
+                DataRows.setup(DataRows.flyer(clients[i], "/bench"), o, block);
+            }
             progress.done();
-            for (int replicas : new int[] {1, 3}) {
-                progress.step("flyer fs, replication " + replicas);
-                Path dir = base.resolve("cluster-r" + replicas);
-                ProcessCluster.Manifest m = ProcessCluster.up(dir, 3, 2, replicas, 500, 5000, s -> { });
-                try (FsClient c = FsClient.connect(m.mgmtd(), TimeUnit.SECONDS.toNanos(60))) {
-                    rows(report, c, o, raw, replicas);
-                } finally {
-                    ProcessCluster.down(dir);
+            progress.step("data rows: local fs, then replication 1 and 3, row by row");
+            double[][] rates = new double[4][DataRows.Row.values().length]; // disk, cache, r=1, r=3
+            for (DataRows.Row row : DataRows.Row.values()) {
+                rates[0][row.ordinal()] = DataRows.rate(row, disk, o, block);
+                rates[1][row.ordinal()] = DataRows.rate(row, cache, o, block);
+                for (int i = 0; i < 2; i++) {
+                    rates[2 + i][row.ordinal()] = DataRows.rate(row, DataRows.flyer(clients[i], "/bench"), o, block);
                 }
-                progress.done();
+            }
+            progress.done();
+            progress.step("metadata rows");
+            Meta local = Meta.local(raw.resolve("meta"), o);
+            Meta flyer = Meta.flyer(clients[0], o);
+            progress.done();
+            for (int i = 0; i < 2; i++) {
+                dataRows(report, REPLICAS[i], rates[2 + i], rates[0], rates[1]);
+                if (i == 0) {
+                    metaRows(report, flyer, local);
+                }
             }
             progress.step("done");
             progress.done();
         } finally {
+            for (Path dir : clusters) {
+                ProcessCluster.down(dir);
+            }
             deleteTree(base);
         }
         report.note("goals (issue #7): sequential and random reads >= 80 % of raw; replicated (3) writes >= 30 % of raw "
@@ -177,93 +209,66 @@ public final class FsBench {
         }
     }
 
-    private static void rows(BenchReport report, FsClient c, Options o, Raw raw, int r) {
-        byte[] block = new byte[1 << 20];
-        new SplittableRandom(1).nextBytes(block);
-        warmUp(c, o, block);
-        c.mkdirs("/bench");
-        DataRows.Rates rates = DataRows.run(DataRows.flyer(c, "/bench"), o, block);
-        String disk = "local fs, O_DIRECT";
-        report.add(new BenchRow("seq write r=" + r, "MB/s", rates.writeMBs(), raw.data.writeMBs(), disk, raw.cached.writeMBs()));
-        report.add(new BenchRow("seq read r=" + r, "MB/s", rates.readMBs(), raw.data.readMBs(), disk, raw.cached.readMBs()));
-        report.add(new BenchRow("random 4 KiB read r=" + r, "IOPS", rates.rand4kIops(), raw.data.rand4kIops(), disk,
-                raw.cached.rand4kIops()));
-        report.add(new BenchRow("random 64 KiB read r=" + r, "IOPS", rates.rand64kIops(), raw.data.rand64kIops(), disk,
-                raw.cached.rand64kIops()));
-        if (r == 1) {
-            int per = o.metaOps() / o.metaThreads();
-            for (int t = 0; t < o.metaThreads(); t++) {
-                c.mkdirs("/meta/t" + t);
-            }
-            double create = timed(o.metaThreads(), t -> {
-                for (int i = 0; i < per; i++) {
-                    c.create("/meta/t" + t + "/f" + i, 0).close();
-                }
-            });
-            double stat = timed(o.metaThreads(), t -> {
-                for (int k = 0; k < STAT_PASSES; k++) {
-                    for (int i = 0; i < per; i++) {
-                        c.stat("/meta/t" + t + "/f" + i);
-                    }
-                }
-            });
-            double rename = timed(o.metaThreads(), t -> {
-                for (int i = 0; i < per; i++) {
-                    c.rename("/meta/t" + t + "/f" + i, "/meta/t" + t + "/g" + i);
-                }
-            });
-            double unlink = timed(o.metaThreads(), t -> {
-                for (int i = 0; i < per; i++) {
-                    c.unlink("/meta/t" + t + "/g" + i);
-                }
-            });
-            int n = per * o.metaThreads();
-            report.add(new BenchRow("create", "ops/s", n / create, raw.createOps, "local fs", Double.NaN));
-            report.add(new BenchRow("stat", "ops/s", STAT_PASSES * n / stat, raw.statOps, "local fs", Double.NaN));
-            report.add(new BenchRow("rename", "ops/s", n / rename, raw.renameOps, "local fs", Double.NaN));
-            report.add(new BenchRow("unlink", "ops/s", n / unlink, raw.unlinkOps, "local fs", Double.NaN));
+    private static final int[] REPLICAS = {1, 3};
+    private static final String[] DATA_ROWS =
+            {"seq write r=%d", "seq read r=%d", "random 4 KiB read r=%d", "random 64 KiB read r=%d"};
+    private static final String[] DATA_UNITS = {"MB/s", "MB/s", "IOPS", "IOPS"};
+
+    private static void dataRows(BenchReport report, int replicas, double[] ours, double[] disk, double[] cache) {
+        for (int k = 0; k < DATA_ROWS.length; k++) {
+            report.add(new BenchRow(String.format(DATA_ROWS[k], replicas), DATA_UNITS[k], ours[k], disk[k],
+                    "local fs, O_DIRECT", cache[k]));
         }
     }
 
-    /** The same workloads on the local file system: data rows through O_DIRECT (the disk) and through the page cache; metadata. */
-    private record Raw(DataRows.Rates data, DataRows.Rates cached, double createOps, double statOps, double renameOps,
-            double unlinkOps) {
-        static Raw run(Path dir, Options o) throws IOException {
-            Files.createDirectories(dir);
-            byte[] block = new byte[1 << 20];
-            new SplittableRandom(1).nextBytes(block);
-            Files.createDirectories(dir.resolve("direct"));
-            Files.createDirectories(dir.resolve("cached"));
-            DataRows.Rates data = DataRows.run(DataRows.local(dir.resolve("direct"), true), o, block);
-            DataRows.Rates cached = DataRows.run(DataRows.local(dir.resolve("cached"), false), o, block);
-            int per = o.metaOps() / o.metaThreads();
+    private static void metaRows(BenchReport report, Meta flyer, Meta local) {
+        report.add(new BenchRow("create", "ops/s", flyer.createOps, local.createOps, "local fs", Double.NaN));
+        report.add(new BenchRow("stat", "ops/s", flyer.statOps, local.statOps, "local fs", Double.NaN));
+        report.add(new BenchRow("rename", "ops/s", flyer.renameOps, local.renameOps, "local fs", Double.NaN));
+        report.add(new BenchRow("unlink", "ops/s", flyer.unlinkOps, local.unlinkOps, "local fs", Double.NaN));
+    }
+
+    /** Operations on one name of the metadata rows. */
+    private interface MetaOp {
+        void run(String dir, String name) throws Exception;
+    }
+
+    /** The metadata rows of one side: create, stat ({@link #STAT_PASSES} passes), rename, unlink per second. */
+    private record Meta(double createOps, double statOps, double renameOps, double unlinkOps) {
+        static Meta flyer(FsClient c, Options o) {
             for (int t = 0; t < o.metaThreads(); t++) {
-                Files.createDirectories(dir.resolve("meta/t" + t));
+                c.mkdirs("/meta/t" + t);
             }
-            double create = timed(o.metaThreads(), t -> {
-                for (int i = 0; i < per; i++) {
-                    Files.createFile(dir.resolve("meta/t" + t + "/f" + i));
-                }
-            });
-            double stat = timed(o.metaThreads(), t -> {
-                for (int k = 0; k < STAT_PASSES; k++) {
-                    for (int i = 0; i < per; i++) {
-                        Files.readAttributes(dir.resolve("meta/t" + t + "/f" + i), BasicFileAttributes.class);
-                    }
-                }
-            });
-            double rename = timed(o.metaThreads(), t -> {
-                for (int i = 0; i < per; i++) {
-                    Files.move(dir.resolve("meta/t" + t + "/f" + i), dir.resolve("meta/t" + t + "/g" + i));
-                }
-            });
-            double unlink = timed(o.metaThreads(), t -> {
-                for (int i = 0; i < per; i++) {
-                    Files.delete(dir.resolve("meta/t" + t + "/g" + i));
-                }
-            });
+            return measure(o, "/meta/t", (d, f) -> c.create(d + "/" + f, 0).close(), (d, f) -> c.stat(d + "/" + f),
+                    (d, f) -> c.rename(d + "/" + f, d + "/g" + f), (d, f) -> c.unlink(d + "/g" + f));
+        }
+
+        static Meta local(Path dir, Options o) throws IOException {
+            for (int t = 0; t < o.metaThreads(); t++) {
+                Files.createDirectories(dir.resolve("t" + t));
+            }
+            return measure(o, dir + "/t", (d, f) -> Files.createFile(Path.of(d, f)),
+                    (d, f) -> Files.readAttributes(Path.of(d, f), BasicFileAttributes.class),
+                    (d, f) -> Files.move(Path.of(d, f), Path.of(d, "g" + f)), (d, f) -> Files.delete(Path.of(d, "g" + f)));
+        }
+
+        private static Meta measure(Options o, String dirPrefix, MetaOp create, MetaOp stat, MetaOp rename, MetaOp unlink) {
+            int per = o.metaOps() / o.metaThreads();
             int n = per * o.metaThreads();
-            return new Raw(data, cached, n / create, STAT_PASSES * n / stat, n / rename, n / unlink);
+            double[] seconds = new double[4];
+            MetaOp[] ops = {create, stat, rename, unlink};
+            for (int k = 0; k < ops.length; k++) {
+                MetaOp op = ops[k];
+                int passes = k == 1 ? STAT_PASSES : 1;
+                seconds[k] = timed(o.metaThreads(), t -> {
+                    for (int p = 0; p < passes; p++) {
+                        for (int i = 0; i < per; i++) {
+                            op.run(dirPrefix + t, "f" + i);
+                        }
+                    }
+                });
+            }
+            return new Meta(n / seconds[0], STAT_PASSES * n / seconds[1], n / seconds[2], n / seconds[3]);
         }
     }
 
