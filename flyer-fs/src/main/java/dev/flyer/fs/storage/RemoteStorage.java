@@ -22,7 +22,7 @@ import java.util.function.Function;
  * another replica). A peer that cannot map the region (another host, an older server) answers
  * {@code SHM_UNAVAILABLE} or {@code NO_SUCH_METHOD} once; from then on this peer gets sockets. A
  * storage node forwarding bytes it received through shared memory names the sender's slot again
- * ({@link StorageService#origin}), so a chain's replicas all copy from the client's slot. A
+ * ({@link WriteRequest#source}), so a chain's replicas all copy from the client's slot. A
  * call that times out retires its slot (the peer may still be inside it). When no slot is free the
  * call uses the socket rather than wait.
  */
@@ -109,15 +109,11 @@ final class RemoteStorage implements StorageApi {
     @Override
     public ChunkMeta write(WriteRequest q) {
         byte[] data = q.data();
-        StorageService.Origin origin = shmOk && data.length >= StorageService.SHM_MIN_BYTES ? StorageService.origin(data) : null;
-        if (origin != null) { // a forward of bytes that arrived through shared memory: name the same slot
+        boolean shared = shmOk && data.length >= StorageService.SHM_MIN_BYTES;
+        if (shared && q.source() != null) { // a forward of bytes that arrived through shared memory: name that slot
             try {
-                return rpc.call(StorageService.WRITE_SHM, w -> {
-                    writeHeader(w, q);
-                    StorageService.putShmRef(w, origin.ref());
-                    w.putInt(data.length).putInt(origin.crc());
-                    writeTrailer(w, q);
-                }, StorageService::readMeta, timeoutNs);
+                return rpc.call(StorageService.WRITE_SHM, w -> writeShm(w, q, q.source().ref(), q.source().crc()),
+                        StorageService::readMeta, timeoutNs);
             } catch (RpcException e) {
                 if (!isNoSharedMemory(e)) {
                     throw translate(e);
@@ -125,17 +121,12 @@ final class RemoteStorage implements StorageApi {
                 shmOk = false;
             }
         }
-        SharedBuffers.Slot slot = shmOk && data.length >= StorageService.SHM_MIN_BYTES ? shm.acquire(data.length) : null;
+        SharedBuffers.Slot slot = shared && shmOk ? shm.acquire(data.length) : null;
         if (slot != null) {
             MemorySegment.copy(data, 0, slot.segment(), ValueLayout.JAVA_BYTE, 0, data.length);
             int crc = ChunkEngine.crc(data, 0, data.length);
             try {
-                return callShm(slot, StorageService.WRITE_SHM, w -> {
-                    writeHeader(w, q);
-                    StorageService.putShmRef(w, slot.ref());
-                    w.putInt(data.length).putInt(crc);
-                    writeTrailer(w, q);
-                }, StorageService::readMeta);
+                return callShm(slot, StorageService.WRITE_SHM, w -> writeShm(w, q, slot.ref(), crc), StorageService::readMeta);
             } catch (NoSharedMemory e) {
                 // fall through to the socket
             }
@@ -145,6 +136,14 @@ final class RemoteStorage implements StorageApi {
             w.putBytes(data);
             writeTrailer(w, q);
         }, StorageService::readMeta);
+    }
+
+    /** A WRITE_SHM body: the request's fields around the slot that holds its bytes. */
+    private void writeShm(MessageWriter w, WriteRequest q, SharedBuffers.Ref ref, int crc) {
+        writeHeader(w, q);
+        StorageService.putShmRef(w, ref);
+        w.putInt(q.data().length).putInt(crc);
+        writeTrailer(w, q);
     }
 
     @Override

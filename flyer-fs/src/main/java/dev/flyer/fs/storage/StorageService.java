@@ -72,14 +72,9 @@ public final class StorageService {
         rpc.errors(t -> t instanceof StorageException s ? new String[] {"storage", s.code().name()} : null);
         rpc.handle(WRITE, (req, resp) -> writeMeta(resp, api.write(readWrite(req, MessageReader::getBytes))));
         rpc.handle(WRITE_SHM, (req, resp) -> {
-            Origin[] origin = new Origin[1];
-            WriteRequest q = readWrite(req, r -> shmPayload(r, origin));
-            ORIGINS.put(q.data(), origin[0]); // a forward of these bytes names the same slot (see RemoteStorage)
-            try {
-                writeMeta(resp, api.write(q));
-            } finally {
-                ORIGINS.remove(q.data());
-            }
+            WriteRequest.Source[] source = new WriteRequest.Source[1];
+            WriteRequest q = readWrite(req, r -> shmPayload(r, source));
+            writeMeta(resp, api.write(q.withSource(source[0])));
         });
         rpc.handle(READ, (req, resp) -> resp.putBytes(api.read(req.getLong(), chunk(req), req.getInt(), req.getInt(), req.getBool())));
         rpc.handleInline(METAS, (req, resp) -> {
@@ -117,24 +112,8 @@ public final class StorageService {
         w.putString(ref.region()).putLong(ref.token()).putLong(ref.offset());
     }
 
-    /**
-     * Where a payload received through shared memory came from: the caller's slot and the bytes'
-     * CRC32C. While the write runs, a forward of the same bytes down the chain names that slot
-     * instead of copying them into a slot of this process (the caller holds its slot until the
-     * whole chain has answered, and retires it if it gives up). Keyed by the array's identity.
-     */
-    record Origin(SharedBuffers.Ref ref, int crc) {}
-
-    private static final java.util.Map<byte[], Origin> ORIGINS =
-            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
-
-    /** The slot {@code payload} was received from, while its write runs; null otherwise. */
-    static Origin origin(byte[] payload) {
-        return ORIGINS.get(payload);
-    }
-
     /** The payload a write names in the caller's shared memory, copied out and checked against its CRC32C. */
-    private static byte[] shmPayload(MessageReader r, Origin[] origin) {
+    private static byte[] shmPayload(MessageReader r, WriteRequest.Source[] source) {
         SharedBuffers.Ref ref = shmRef(r);
         int length = r.getInt();
         int expected = r.getInt();
@@ -143,7 +122,7 @@ public final class StorageService {
             throw new StorageException(StorageException.Code.CHECKSUM_MISMATCH, "write payload in " + ref.region()
                     + " changed under the request (its CRC32C differs)");
         }
-        origin[0] = new Origin(ref, expected);
+        source[0] = new WriteRequest.Source(ref, expected);
         return data;
     }
 

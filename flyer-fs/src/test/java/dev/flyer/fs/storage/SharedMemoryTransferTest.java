@@ -122,4 +122,16 @@ class SharedMemoryTransferTest {
             }
         }
     }
+
+    @Test
+    void aForwardNamesTheSourceSlotOnlyForTheSameBytes() throws Exception {
+        SharedBuffers.Slot slot = SharedBuffers.create(sharedDir(), 1, 1 << 20).acquire(10);
+        byte[] data = random(5, 100_000);
+        WriteRequest.Source source = new WriteRequest.Source(slot.ref(), ChunkEngine.crc(data, 0, data.length));
+        WriteRequest q = new WriteRequest(1, 1, 1, new ChunkId(1, 0), 0, data, false, 0, 7, 1).withSource(source);
+        assertThat(q.forward(2, 1, 1, data, false, 9).source()).as("the same bytes: the same slot").isEqualTo(source);
+        assertThat(q.forward(2, 1, 1, data.clone(), true, 9).source()).as("other bytes (a full chunk): their own copy")
+                .isNull();
+        slot.release();
+    }
 }

@@ -6,6 +6,7 @@ import dev.flyer.serve.ModelConfig;
 import dev.flyer.serve.ModelConfig.ScoringFunc;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntConsumer;
 
 /**
  * The routed MoE layer: the gate picks {@code k} experts per token, each token's output is the
@@ -68,7 +69,7 @@ public final class Moe {
         float[][] outs = new float[batches.size()][];
         float[][] sharedOut = new float[1][];
         int tasks = batches.size() + (shared != null ? 1 : 0);
-        ExpertTask task = i -> {
+        IntConsumer task = i -> {
             if (i == batches.size()) {
                 sharedOut[0] = shared.forward(x, rows);
             } else {
@@ -76,10 +77,10 @@ public final class Moe {
             }
         };
         if (expertParallel) { // skinny GEMVs: one expert per worker, one pool call per layer
-            ComputePool.shared().parallelFor(tasks, (i, worker) -> task.run(tasks - 1 - i)); // the shared MLP first
+            ComputePool.shared().parallelFor(tasks, (i, worker) -> task.accept(tasks - 1 - i)); // the shared MLP first
         } else {
             for (int i = 0; i < tasks; i++) {
-                task.run(i);
+                task.accept(i);
             }
         }
         float[] y = shared != null ? sharedOut[0] : new float[rows * hidden];
@@ -105,10 +106,6 @@ public final class Moe {
      * the same bits ({@code MoeTest}).
      */
     static final int EXPERT_PARALLEL_ROWS = 16;
-
-    private interface ExpertTask {
-        void run(int i);
-    }
 
     /** The rows routed to one expert: their activations and their (token, choice) slots. */
     private record Batch(int expert, float[] in, int[] slot) {}
