@@ -48,6 +48,7 @@ public final class SharedBuffers {
     private static volatile boolean localTried;
 
     private final String region;
+    private final Path file;
     private final long token;
     private final MemorySegment segment;
     private final int slotBytes;
@@ -99,7 +100,7 @@ public final class SharedBuffers {
         sweepDeadOwners(dir);
         long random = new SecureRandom().nextLong();
         this.region = PREFIX + ProcessHandle.current().pid() + "-" + String.format("%016x", random);
-        Path file = dir.resolve(region);
+        this.file = dir.resolve(region);
         this.slotBytes = slotBytes;
         this.token = random ^ System.nanoTime();
         this.free = new AtomicLong(slots == 64 ? -1L : (1L << slots) - 1);
@@ -149,12 +150,25 @@ public final class SharedBuffers {
         return new SharedBuffers(dir, slots, slotBytes);
     }
 
-    static Path dir() {
+    /** Where regions live: {@code -Dflyer.fs.shmDir}, default {@code /dev/shm}. */
+    public static Path dir() {
         return Path.of(System.getProperty("flyer.fs.shmDir", "/dev/shm"));
     }
 
     public int slotBytes() {
         return slotBytes;
+    }
+
+    /**
+     * Removes the region's file: no new peer can map it (those that did keep their mapping). The
+     * memory stays mapped here until exit; call it when the pool's user is closed.
+     */
+    public void delete() {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // deleted at exit, or by the next process's sweep once this one is gone
+        }
     }
 
     /** The region's file name. */

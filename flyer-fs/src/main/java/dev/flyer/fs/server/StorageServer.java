@@ -36,7 +36,8 @@ import java.util.concurrent.TimeUnit;
  *       (it must re-sync or be elected last server), one SYNCING keeps ONLINE until "sync done";
  *   <li>a restarted target (its directory was used before) sends no heartbeat until the table
  *       shows it not serving, so it always goes through recovery (3FS's rule);
- *   <li>no successful heartbeat for half the failure timeout: the node fences itself;
+ *   <li>no successful heartbeat for half the failure timeout: the node fences itself; each
+ *       successful one renews same-host clients' local reads for that long (see StorageNode);
  *   <li>a serving target whose successor is SYNCING runs {@link ChainSyncer} once per chain version.
  * </ul>
  * Target ids are {@code nodeId * 1000 + slot + 1}, the cluster manager's numbering.
@@ -127,9 +128,12 @@ public final class StorageServer implements AutoCloseable {
             }
             if (!waitForOffline) {
                 adjustLocalStates(r);
+                long sentNs = System.nanoTime();
                 mgmtd.heartbeat(true, nodeId, address, node.localStates());
                 lastHeartbeatNs = System.nanoTime();
                 node.fence(false);
+                // the manager's failure clock started no earlier than sentNs; leases end before it can reassign
+                node.renewLocalReads(r.version(), sentNs + timing.failureTimeoutNs() / 2);
                 startSyncs(r);
                 if (node.corruptChunks() > 0) {
                     node.repairCorrupt();

@@ -50,6 +50,7 @@ public final class ChunkEngine implements AutoCloseable {
     private final boolean fsync;
     private final ChunkFiles files;
     private final ConcurrentSkipListMap<ChunkId, ChunkMeta> cache = new ConcurrentSkipListMap<>();
+    private volatile java.util.function.Consumer<ChunkId> changes = id -> { };
     private final ReentrantLock[] stripes = new ReentrantLock[256];
     private final java.util.concurrent.ExecutorService reaper = java.util.concurrent.Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("chunk-reaper").factory());
@@ -94,6 +95,19 @@ public final class ChunkEngine implements AutoCloseable {
 
     public Path dir() {
         return dir;
+    }
+
+    /**
+     * Calls {@code listener} after every change of a chunk's metadata (pending, committed, removed),
+     * on the changing thread and under the chunk's lock where the change holds it.
+     */
+    public void onChange(java.util.function.Consumer<ChunkId> listener) {
+        this.changes = listener;
+    }
+
+    /** How this target's files are read: direct I/O or not, and the alignment (a client's local reads do the same). */
+    ChunkFiles files() {
+        return files;
     }
 
     /** The replica's metadata, or null when it holds no such chunk. */
@@ -153,7 +167,8 @@ public final class ChunkEngine implements AutoCloseable {
             int chunkLength = pending ? m.pendingLength() : m.committedLength();
             int[] crcs = pending ? m.pendingCrcs() : m.committedCrcs();
             try {
-                return readVerified(id, version, chunkLength, crcs, offset, length, buffer);
+                return readVerified(files, id, version, chunkLength, crcs, offset, length, buffer,
+                        (from, n, buf) -> files.read(dataFile(id, version), from, n, buf));
             } catch (NoSuchFileException e) {
                 if (attempt > 3) { // replaced and deleted under us three times: give up loudly
                     throw new StorageException(Code.IO_ERROR, "chunk " + id + " keeps changing under the read");
@@ -164,8 +179,19 @@ public final class ChunkEngine implements AutoCloseable {
         }
     }
 
-    private int readVerified(ChunkId id, long version, int chunkLength, int[] crcs, int offset, int length,
-            java.util.function.IntFunction<ByteBuffer> buffer) throws IOException {
+    /** Reads [from, from + length) of one version's file into a buffer from position 0; returns the bytes the file had. */
+    interface SpanReader {
+        int read(long from, int length, ByteBuffer buf) throws IOException;
+    }
+
+    /**
+     * Reads [offset, offset + length) of version {@code version} (of {@code chunkLength} bytes, block
+     * checksums {@code crcs}) through {@code reader}: the blocks it touches, checked, with the
+     * requested bytes moved to the front of the buffer {@code buffer} gave. Shared by the storage
+     * node and a client's {@link LocalReads}.
+     */
+    static int readVerified(ChunkFiles files, ChunkId id, long version, int chunkLength, int[] crcs, int offset, int length,
+            java.util.function.IntFunction<ByteBuffer> buffer, SpanReader reader) throws IOException {
         if (offset < 0 || length < 0) {
             throw new StorageException(Code.INVALID_ARGUMENT, "read of chunk " + id + ": offset " + offset + ", length " + length);
         }
@@ -180,7 +206,7 @@ public final class ChunkEngine implements AutoCloseable {
         int from = first * ChunkMeta.BLOCK_BYTES;
         int to = Math.min(chunkLength, (last + 1) * ChunkMeta.BLOCK_BYTES);
         ByteBuffer buf = buffer.apply(files.span(to - from));
-        if (files.read(dataFile(id, version), from, to - from, buf) < to - from) {
+        if (reader.read(from, to - from, buf) < to - from) {
             throw new StorageException(Code.CHECKSUM_MISMATCH, "chunk " + id + " v" + version + " is truncated on disk");
         }
         CRC32C crc = new CRC32C();
@@ -210,11 +236,11 @@ public final class ChunkEngine implements AutoCloseable {
         }
         try {
             byte[][] out = new byte[1][];
-            int n = readVerified(id, m.committedVersion(), m.committedLength(), m.committedCrcs(), 0, m.committedLength(),
+            int n = readVerified(files, id, m.committedVersion(), m.committedLength(), m.committedCrcs(), 0, m.committedLength(),
                     capacity -> {
                         out[0] = new byte[capacity];
                         return ByteBuffer.wrap(out[0]);
-                    });
+                    }, (from, len, buf) -> files.read(dataFile(id, m.committedVersion()), from, len, buf));
             return n == out[0].length ? out[0] : Arrays.copyOf(out[0], n);
         } catch (IOException e) {
             throw new StorageException(Code.IO_ERROR, "reading chunk " + id + ": " + e.getMessage());
@@ -261,6 +287,7 @@ public final class ChunkEngine implements AutoCloseable {
     public ChunkMeta markPending(Update u) {
         ChunkMeta m = cache.get(u.id());
         cache.put(u.id(), pendingMeta(m, u));
+        changes.accept(u.id());
         return m;
     }
 
@@ -304,6 +331,7 @@ public final class ChunkEngine implements AutoCloseable {
         } else {
             cache.put(id, before);
         }
+        changes.accept(id);
     }
 
     /** {@link #prepare} then {@link #stage(Update)}, under the chunk's lock. */
@@ -400,6 +428,7 @@ public final class ChunkEngine implements AutoCloseable {
             if (m == null) {
                 return;
             }
+            changes.accept(id);
             metaDb.delete(writeOptions, id.encode());
             deleteQuietly(dataFile(id, m.committedVersion()));
             deleteQuietly(dataFile(id, m.pendingVersion()));
@@ -465,6 +494,7 @@ public final class ChunkEngine implements AutoCloseable {
             throw new StorageException(Code.IO_ERROR, "metadata commit of chunk " + m.id() + ": " + e.getMessage());
         }
         cache.put(m.id(), m);
+        changes.accept(m.id());
     }
 
     private void writeFile(Path file, byte[] content) {

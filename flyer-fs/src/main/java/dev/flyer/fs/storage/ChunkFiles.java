@@ -39,6 +39,11 @@ final class ChunkFiles {
         this.alignment = alignment;
     }
 
+    /** Files another process's store wrote: read with its direct-I/O choice and alignment (local reads). */
+    static ChunkFiles like(boolean direct, int alignment) {
+        return new ChunkFiles(direct && DIRECT != null, direct && DIRECT != null ? alignment : 1);
+    }
+
     /** Probes {@code dataDir}'s file system for direct I/O, when {@code tryDirect}. */
     static ChunkFiles in(Path dataDir, boolean tryDirect) {
         if (DIRECT == null || !tryDirect) {
@@ -110,33 +115,43 @@ final class ChunkFiles {
      * bytes the file had (less than {@code length} when it ends sooner).
      */
     int read(Path file, long from, int length, ByteBuffer buf) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, options(StandardOpenOption.READ))) {
-            if (!direct) {
-                buf.clear().limit(length);
-                while (buf.hasRemaining() && ch.read(buf, from + buf.position()) > 0) {
-                    // keep reading
-                }
-                return buf.position();
-            }
-            if (buf.isDirect() && MemorySegment.ofBuffer(buf).address() % alignment == 0) {
-                return readAligned(ch, from, length, buf);
-            }
-            MemorySegment bounce = borrow(span(length));
-            try {
-                int n = readAligned(ch, from, length, bounce.asSlice(0, span(length)).asByteBuffer());
-                buf.clear().put(0, bounce.asByteBuffer(), 0, n);
-                return n;
-            } finally {
-                giveBack(bounce);
-            }
+        try (FileChannel ch = openForReading(file)) {
+            return read(ch, from, length, buf);
         }
+    }
+
+    /** As {@link #read(Path, long, int, ByteBuffer)} from a channel {@link #openForReading} opened. */
+    int read(FileChannel ch, long from, int length, ByteBuffer buf) throws IOException {
+        if (!direct) {
+            buf.clear().limit(length);
+            while (buf.hasRemaining() && ch.read(buf, from + buf.position()) > 0) {
+                // keep reading
+            }
+            return buf.position();
+        }
+        if (buf.isDirect() && MemorySegment.ofBuffer(buf).address() % alignment == 0) {
+            return readAligned(ch, from, length, buf);
+        }
+        MemorySegment bounce = borrow(span(length));
+        try {
+            int n = readAligned(ch, from, length, bounce.asSlice(0, span(length)).asByteBuffer());
+            buf.clear().put(0, bounce.asByteBuffer(), 0, n);
+            return n;
+        } finally {
+            giveBack(bounce);
+        }
+    }
+
+    /** A data file opened for reads the way this store reads (direct or not). */
+    FileChannel openForReading(Path file) throws IOException {
+        return FileChannel.open(file, options(StandardOpenOption.READ));
     }
 
     /**
      * An aligned buffer of at least {@code bytes}: a pooled one when it fits {@link #POOLED_BYTES},
      * so the steady data path allocates no native memory. Give it back with {@link #giveBack}.
      */
-    private MemorySegment borrow(int bytes) {
+    MemorySegment borrow(int bytes) {
         if (bytes <= POOLED_BYTES) {
             MemorySegment pooled = pool.poll();
             return pooled != null ? pooled : Arena.ofAuto().allocate(POOLED_BYTES, Math.max(alignment, 4096));
@@ -144,7 +159,7 @@ final class ChunkFiles {
         return Arena.ofAuto().allocate(bytes, alignment);
     }
 
-    private void giveBack(MemorySegment segment) {
+    void giveBack(MemorySegment segment) {
         if (segment.byteSize() == POOLED_BYTES) {
             pool.offer(segment); // dropped when the pool is full
         }

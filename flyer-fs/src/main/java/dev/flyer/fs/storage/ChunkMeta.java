@@ -9,8 +9,13 @@ import java.nio.ByteBuffer;
  */
 public record ChunkMeta(ChunkId id, long committedVersion, long pendingVersion, long chainVersion,
         int committedLength, int[] committedCrcs, int pendingLength, int[] pendingCrcs) {
-    /** Checksum granularity: reads verify only the blocks they touch. */
-    public static final int BLOCK_BYTES = 64 << 10;
+    /**
+     * Checksum granularity: reads verify only the blocks they touch. 4 KiB, the page and direct-I/O
+     * unit (btrfs and ZFS keep a checksum per 4 KiB block too): a 4 KiB read at an aligned offset
+     * reads and checks exactly its own block. 3FS keeps one checksum per chunk and checks it only
+     * when a whole chunk is read; with 64 KiB blocks a 4 KiB random read cost a 64 KiB disk read.
+     */
+    public static final int BLOCK_BYTES = 4 << 10;
 
     public boolean hasPending() {
         return pendingVersion != 0;

@@ -25,6 +25,9 @@ import java.util.function.Function;
  * ({@link WriteRequest#source}), so a chain's replicas all copy from the client's slot. A
  * call that times out retires its slot (the peer may still be inside it). When no slot is free the
  * call uses the socket rather than wait.
+ *
+ * <p>Committed reads first try {@link LocalReads}: on the same host the client reads the chunk
+ * file itself under a lease from the node, and asks the node only when that cannot answer.
  */
 final class RemoteStorage implements StorageApi {
     private final String address;
@@ -32,6 +35,7 @@ final class RemoteStorage implements StorageApi {
     private final RpcClient rpc;
     private final SharedBuffers shm;
     private volatile boolean shmOk;
+    private final LocalReads local;
 
     RemoteStorage(String address, long timeoutNs, SharedBuffers shm) {
         this.address = address;
@@ -39,6 +43,20 @@ final class RemoteStorage implements StorageApi {
         this.rpc = RpcClient.to(address);
         this.shm = shm;
         this.shmOk = shm != null;
+        this.local = shm != null && StorageNode.LOCAL_READS ? new LocalReads(this::lease) : null;
+    }
+
+    /** A lease for a local read, or null when the node cannot give one to this process (another host, an older server). */
+    private LocalLease lease(long targetId, ChunkId c) {
+        try {
+            return rpc.call(StorageService.LEASE, w -> w.putLong(targetId).putLong(c.inode()).putLong(c.index()),
+                    StorageService::readLease, timeoutNs);
+        } catch (RpcException e) {
+            if (isNoSharedMemory(e)) {
+                return null;
+            }
+            throw translate(e);
+        }
     }
 
     /** Whether payloads to this peer still go through shared memory. */
@@ -154,6 +172,12 @@ final class RemoteStorage implements StorageApi {
 
     @Override
     public int readInto(long targetId, ChunkId c, int offset, int length, boolean relaxed, byte[] dst, int dstOffset) {
+        if (local != null && !relaxed) {
+            int n = local.read(targetId, c, offset, length, dst, dstOffset);
+            if (n >= 0) {
+                return n;
+            }
+        }
         SharedBuffers.Slot slot = shmOk && length >= StorageService.SHM_MIN_BYTES
                 ? shm.acquire(length + 2 * ChunkMeta.BLOCK_BYTES) : null;
         if (slot != null) {

@@ -46,6 +46,11 @@ public final class StorageNode implements StorageApi, AutoCloseable {
     private final Map<Long, LocalState> localStates = new ConcurrentHashMap<>();
     private final java.util.Set<ChunkRef> corrupt = ConcurrentHashMap.newKeySet();
     private volatile boolean fenced;
+    private final VersionBoard board = LOCAL_READS ? VersionBoard.create() : null;
+    private volatile long boardRoutingVersion = -1;
+
+    /** Whether clients on this host may read chunk files themselves ({@code -Dflyer.fs.localReads}, default true). */
+    static final boolean LOCAL_READS = Boolean.parseBoolean(System.getProperty("flyer.fs.localReads", "true"));
 
     /**
      * @param targets   this node's targets by id
@@ -60,6 +65,9 @@ public final class StorageNode implements StorageApi, AutoCloseable {
         this.peers = peers;
         this.forwardDeadlineNs = forwardDeadlineNs;
         targets.keySet().forEach(t -> localStates.put(t, initialState));
+        if (board != null) {
+            targets.forEach((id, engine) -> engine.onChange(chunk -> board.bump(id, chunk)));
+        }
     }
 
     public int nodeId() {
@@ -83,6 +91,52 @@ public final class StorageNode implements StorageApi, AutoCloseable {
     /** A fenced node (cut off from the cluster manager) refuses every request. */
     public void fence(boolean value) {
         fenced = value;
+        if (value && board != null) {
+            board.invalidate(true);
+        }
+    }
+
+    /**
+     * Keeps clients' local reads valid until {@code deadlineNs} (a System.nanoTime value); a new
+     * {@code routingVersion} first ends every lease taken under the old one. The storage server
+     * calls it after each successful heartbeat.
+     */
+    public void renewLocalReads(long routingVersion, long deadlineNs) {
+        if (board == null) {
+            return;
+        }
+        if (routingVersion != boardRoutingVersion) {
+            board.invalidate(false);
+            boardRoutingVersion = routingVersion;
+        }
+        board.renew(deadlineNs);
+    }
+
+    /**
+     * A lease to read {@code chunk}'s committed file directly (a client on this host), with the
+     * errors a read would give: not serving, no such chunk, a pending version.
+     */
+    LocalLease lease(long targetId, ChunkId chunk) {
+        if (board == null) {
+            throw new StorageException(Code.TARGET_NOT_SERVING, "node " + nodeId + " offers no local reads");
+        }
+        ChunkEngine engine = readable(targetId);
+        long epoch = board.epoch();
+        long cell = VersionBoard.cellOffset(targetId, chunk);
+        long stamp = board.stamp(cell); // before the metadata: a change after this moves the stamp
+        ChunkMeta m = engine.meta(chunk);
+        if (m == null) {
+            throw new StorageException(Code.NO_SUCH_CHUNK, "chunk " + chunk + " does not exist");
+        }
+        if (m.hasPending()) {
+            throw new StorageException(Code.NOT_COMMITTED, "chunk " + chunk + " has pending version " + m.pendingVersion());
+        }
+        if (!board.holds(epoch, cell, stamp)) {
+            throw new StorageException(Code.TARGET_NOT_SERVING, "node " + nodeId + "'s local-read lease lapsed");
+        }
+        ChunkFiles files = engine.files();
+        return new LocalLease(board.ref(), epoch, cell, stamp, engine.dataFile(chunk, m.committedVersion()).toAbsolutePath()
+                .toString(), m.committedVersion(), m.committedLength(), m.committedCrcs(), files.direct(), files.alignment());
     }
 
     @Override
@@ -381,6 +435,9 @@ public final class StorageNode implements StorageApi, AutoCloseable {
 
     @Override
     public void close() {
+        if (board != null) {
+            board.close();
+        }
         targets.values().forEach(ChunkEngine::close);
     }
 }

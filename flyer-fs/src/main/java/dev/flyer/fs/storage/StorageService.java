@@ -27,6 +27,7 @@ public final class StorageService {
     static final int READ_INTO = 406;
     static final int WRITE_SHM = 407;
     static final int READ_SHM = 408;
+    static final int LEASE = 409;
     /** Payloads from this size on go through shared memory when the peer is on this host. */
     static final int SHM_MIN_BYTES = 16 << 10;
 
@@ -66,6 +67,22 @@ public final class StorageService {
             });
             resp.putInt(n).putInt(crc(slot, n));
         });
+        rpc.handleInline(LEASE, (req, resp) -> {
+            LocalLease l = node.lease(req.getLong(), chunk(req));
+            putShmRef(resp, l.board());
+            resp.putLong(l.epoch()).putLong(l.cellOffset()).putLong(l.stamp()).putString(l.path()).putLong(l.version())
+                    .putInt(l.length()).putInts(l.crcs()).putBool(l.direct()).putInt(l.alignment());
+        });
+    }
+
+    static LocalLease readLease(MessageReader r) {
+        return new LocalLease(shmRef(r), r.getLong(), r.getLong(), r.getLong(), r.getString(), r.getLong(), r.getInt(),
+                r.getInts(), r.getBool(), r.getInt());
+    }
+
+    /** Reads this process served from chunk files itself (same-host short-circuit reads), over all nodes. */
+    public static long localReads() {
+        return LocalReads.hits();
     }
 
     public static void register(StorageApi api, RpcServer rpc) {

@@ -1,0 +1,214 @@
+package dev.flyer.fs.storage;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Short-circuit reads of one storage node's committed chunk files by a client on the same host
+ * (HDFS's short-circuit local reads; see {@link VersionBoard} for why they stay linearizable).
+ *
+ * <p>Per chunk the client takes a lease once ({@link LocalLease}: the committed version's file,
+ * its block CRC32Cs, a stamp on the node's board) and keeps the file open. A read checks the lease
+ * on the board, reads the blocks it touches from the file (direct I/O like the node), checks their
+ * CRC32Cs, copies the bytes out, and checks the lease again: a stamp that moved means the chunk
+ * changed during the read, so the lease is dropped and the read tried once more with a new one.
+ * Anything else (no lease: a pending version, no such chunk, a node that is not serving; a
+ * checksum mismatch; an I/O error) answers -1 and the caller asks the storage service, which
+ * gives the usual answer (and notes a corrupt chunk). Versions are files written once and
+ * replaced, never changed in place, so an open file is the version its lease names even after the
+ * node deleted it. Leases of changed chunks are closed within a second (a sweeper), so deleted
+ * versions do not keep disk space; at most {@link #MAX_OPEN} files stay open per node.
+ */
+final class LocalReads {
+    /** Open leased files per storage node, at most. */
+    static final int MAX_OPEN = 1024;
+    private static final AtomicLong HITS = new AtomicLong();
+    private static final List<LocalReads> ALL = new CopyOnWriteArrayList<>();
+
+    static {
+        Thread.ofPlatform().daemon().name("flyer-local-read-sweeper").start(LocalReads::sweepForever);
+    }
+
+    /** How a lease is obtained from the node (its RPC). */
+    interface Leaser {
+        LocalLease lease(long targetId, ChunkId chunk);
+    }
+
+    private record Key(long targetId, ChunkId chunk) {}
+
+    private record Open(LocalLease lease, FileChannel channel, ChunkFiles files, VersionBoard board) {
+        boolean holds() {
+            return board.holds(lease.epoch(), lease.cellOffset(), lease.stamp());
+        }
+    }
+
+    private final Leaser leaser;
+    private final Map<Key, Open> open = new ConcurrentHashMap<>();
+    private volatile VersionBoard board;
+    private volatile boolean disabled;
+
+    LocalReads(Leaser leaser) {
+        this.leaser = leaser;
+        ALL.add(this);
+    }
+
+    /** Reads served from chunk files by this process, over every node. */
+    static long hits() {
+        return HITS.get();
+    }
+
+    /** Stops local reads to this node (another host, or its files are not readable here). */
+    void disable() {
+        disabled = true;
+        closeAll();
+    }
+
+    boolean enabled() {
+        return !disabled;
+    }
+
+    /**
+     * Reads committed [offset, offset + length) of a chunk into {@code dst}; returns the bytes read,
+     * or -1 when the storage service must answer this read.
+     */
+    int read(long targetId, ChunkId chunk, int offset, int length, byte[] dst, int dstOffset) {
+        if (disabled) {
+            return -1;
+        }
+        Key key = new Key(targetId, chunk);
+        for (int attempt = 0; attempt < 2; attempt++) {
+            Open o = open.get(key);
+            if (o == null && (o = lease(key)) == null) {
+                return -1;
+            }
+            try {
+                int n = read(o, chunk, offset, length, dst, dstOffset);
+                if (n >= 0) {
+                    HITS.incrementAndGet();
+                    return n;
+                }
+            } catch (StorageException | IOException e) { // a corrupt block, a file closed by the sweeper
+                close(key, o);
+                return -1;
+            }
+            close(key, o);
+        }
+        return -1;
+    }
+
+    /** The read through {@code o}, or -1 when its lease no longer holds (before or after). */
+    private static int read(Open o, ChunkId chunk, int offset, int length, byte[] dst, int dstOffset) throws IOException {
+        if (!o.holds()) {
+            return -1;
+        }
+        LocalLease l = o.lease();
+        ChunkFiles files = o.files();
+        int room = files.span(length) + 2 * Math.max(ChunkMeta.BLOCK_BYTES, l.alignment());
+        MemorySegment buffer = files.borrow(room);
+        try {
+            int n = ChunkEngine.readVerified(files, chunk, l.version(), l.length(), l.crcs(), offset, length,
+                    capacity -> buffer.asSlice(0, capacity).asByteBuffer(),
+                    (from, len, buf) -> files.read(o.channel(), from, len, buf));
+            MemorySegment.copy(buffer, ValueLayout.JAVA_BYTE, 0, dst, dstOffset, n);
+            return o.holds() ? n : -1;
+        } finally {
+            files.giveBack(buffer);
+        }
+    }
+
+    private Open lease(Key key) {
+        LocalLease l;
+        try {
+            l = leaser.lease(key.targetId(), key.chunk());
+        } catch (StorageException e) {
+            return null; // not committed, no such chunk, not serving: the service answers
+        }
+        if (l == null) {
+            disable();
+            return null;
+        }
+        VersionBoard b = board;
+        if (b == null || !b.ref().equals(l.board())) {
+            try {
+                b = VersionBoard.map(l.board());
+            } catch (RuntimeException e) { // another host's /dev/shm
+                disable();
+                return null;
+            }
+            board = b;
+        }
+        ChunkFiles files = ChunkFiles.like(l.direct(), l.alignment());
+        FileChannel ch;
+        try {
+            ch = files.openForReading(Path.of(l.path()));
+        } catch (AccessDeniedException e) {
+            disable();
+            return null;
+        } catch (IOException e) { // replaced and deleted since the lease: the next read leases again
+            return null;
+        }
+        if (open.size() >= MAX_OPEN) {
+            closeAll();
+        }
+        Open o = new Open(l, ch, files, b);
+        Open raced = open.putIfAbsent(key, o);
+        if (raced != null) {
+            closeQuietly(ch);
+            return raced;
+        }
+        return o;
+    }
+
+    private void close(Key key, Open o) {
+        if (open.remove(key, o)) {
+            closeQuietly(o.channel());
+        }
+    }
+
+    private void closeAll() {
+        for (Iterator<Map.Entry<Key, Open>> it = open.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Key, Open> e = it.next();
+            close(e.getKey(), e.getValue());
+        }
+    }
+
+    /** Closes the leases that no longer hold (their versions may be deleted files). */
+    void sweep() {
+        open.forEach((k, o) -> {
+            if (!o.holds()) {
+                close(k, o);
+            }
+        });
+    }
+
+    private static void sweepForever() {
+        while (true) {
+            try {
+                Thread.sleep(1000);
+                ALL.forEach(LocalReads::sweep);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                // a sweep that failed is tried again a second later
+            }
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // a read-only channel has nothing to flush
+        }
+    }
+}

@@ -1,0 +1,185 @@
+package dev.flyer.fs.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.flyer.fs.chain.ChainTarget;
+import dev.flyer.fs.client.FsClient;
+import dev.flyer.fs.client.FsFile;
+import dev.flyer.fs.kv.MemKvEngine;
+import dev.flyer.fs.mgmtd.MgmtdConfig;
+import dev.flyer.fs.server.LocalCluster;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Short-circuit reads: a client on the storage node's host reads committed chunk files itself
+ * under a lease on the node's {@link VersionBoard}, and every read stays linearizable: a write
+ * that returned is seen by every read that starts after it, a corrupt block is read around, and a
+ * lease ends with a change of its chunk, a new routing, a fence or the node's end.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class LocalReadsTest {
+    static final long DEADLINE = TimeUnit.SECONDS.toNanos(20);
+
+    @TempDir
+    Path dir;
+
+    static LocalCluster cluster(Path dir, int nodes, int replicas) {
+        return new LocalCluster(dir, new MemKvEngine(), nodes, 1, replicas, MgmtdConfig.fast(1000));
+    }
+
+    static byte[] random(long seed, int n) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    /** Reads until one is served locally (the nodes renew their boards on their first heartbeat). */
+    static byte[] readLocally(FsClient client, String path) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            long before = StorageService.localReads();
+            byte[] got = client.readFile(path);
+            if (StorageService.localReads() > before) {
+                return got;
+            }
+            assertThat(System.nanoTime()).as("a read served from the chunk files within 10 s").isLessThan(end);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void committedChunksAreReadFromTheirFilesAndAWriteEndsTheLease() throws Exception {
+        try (LocalCluster c = cluster(dir, 2, 2); FsClient client = c.client(DEADLINE)) {
+            byte[] data = random(1, (3 << 20) + 4321);
+            client.writeFile("/f", data);
+            assertThat(Arrays.mismatch(readLocally(client, "/f"), data)).as("first differing byte").isEqualTo(-1);
+            byte[] patch = random(2, 10_000);
+            try (FsFile f = client.open("/f", true)) {
+                f.write(1_000_000, patch, 0, patch.length);
+            }
+            System.arraycopy(patch, 0, data, 1_000_000, patch.length);
+            long before = StorageService.localReads();
+            assertThat(Arrays.mismatch(client.readFile("/f"), data)).as("the read after the write sees it: first differing byte")
+                    .isEqualTo(-1);
+            assertThat(StorageService.localReads()).as("and is still served locally, under a new lease").isGreaterThan(before);
+            byte[] piece = new byte[4096];
+            try (FsFile f = client.open("/f", false)) {
+                assertThat(f.read(1_000_000, piece, 0, piece.length)).isEqualTo(piece.length);
+            }
+            assertThat(piece).isEqualTo(Arrays.copyOfRange(data, 1_000_000, 1_004_096));
+        }
+    }
+
+    @Test
+    void aCorruptBlockIsReadAroundAndReportedToItsNode() throws Exception {
+        try (LocalCluster c = cluster(dir, 2, 2); FsClient client = c.client(DEADLINE)) {
+            byte[] data = random(3, 1 << 20);
+            client.writeFile("/f", data);
+            readLocally(client, "/f");
+            ChainTarget victim = client.routing().chain(1).targets().get(1);
+            StorageNode node = c.storage(victim.nodeId()).node();
+            ChunkEngine e = node.targets().get(victim.targetId());
+            ChunkId chunk = new ChunkId(client.stat("/f").id(), 0);
+            Path file = e.dataFile(chunk, e.meta(chunk).committedVersion());
+            byte[] raw = Files.readAllBytes(file);
+            raw[5000] ^= 1;
+            Files.write(file, raw); // in place, as a bad disk would: no stamp moves
+            for (int i = 0; i < 20; i++) {
+                assertThat(Arrays.mismatch(client.readFile("/f"), data)).as("read %d: first differing byte", i).isEqualTo(-1);
+            }
+            assertThat(node.corruptChunks() > 0 || Arrays.equals(e.committedContent(chunk), data))
+                    .as("the node learnt of the corrupt block (or already repaired it)").isTrue();
+        }
+    }
+
+    @Test
+    void readsAreLinearizableWhileAChunkIsOverwritten() throws Exception {
+        long seed = System.nanoTime();
+        System.out.println("LocalReadsTest.linearizable seed=" + seed);
+        try (LocalCluster c = cluster(dir, 3, 3); FsClient client = c.client(DEADLINE)) {
+            client.writeFile("/n", ByteBuffer.allocate(8).putLong(0).array());
+            readLocally(client, "/n");
+            AtomicLong acked = new AtomicLong();
+            AtomicReference<String> violation = new AtomicReference<>();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+            List<Thread> readers = new ArrayList<>();
+            long localBefore = StorageService.localReads();
+            for (int t = 0; t < 2; t++) {
+                readers.add(Thread.ofPlatform().start(() -> {
+                    byte[] b = new byte[8];
+                    try (FsFile f = client.open("/n", false)) {
+                        while (System.nanoTime() < end && violation.get() == null) {
+                            long floor = acked.get();
+                            f.read(0, b, 0, 8);
+                            long v = ByteBuffer.wrap(b).getLong();
+                            if (v < floor) {
+                                violation.set("read " + v + " after write " + floor + " had returned");
+                            }
+                        }
+                    }
+                }));
+            }
+            Random rnd = new Random(seed);
+            try (FsFile f = client.open("/n", true)) {
+                for (long i = 1; System.nanoTime() < end; i++) {
+                    f.write(0, ByteBuffer.allocate(8).putLong(i).array(), 0, 8);
+                    acked.set(i);
+                    if (rnd.nextInt(4) == 0) {
+                        Thread.sleep(1); // let leases form between writes
+                    }
+                }
+            }
+            for (Thread r : readers) {
+                r.join();
+            }
+            assertThat(violation.get()).isNull();
+            assertThat(StorageService.localReads()).as("some reads went to the files").isGreaterThan(localBefore);
+        }
+    }
+
+    @Test
+    void aLeaseHoldsUntilItsCellTheEpochOrTheDeadlineMoves() {
+        VersionBoard board = VersionBoard.create();
+        assertThat(board).as("/dev/shm is available here").isNotNull();
+        try {
+            VersionBoard peer = VersionBoard.map(board.ref());
+            ChunkId a = new ChunkId(7, 0);
+            ChunkId b = new ChunkId(7, 1);
+            long cellA = VersionBoard.cellOffset(1001, a);
+            long cellB = VersionBoard.cellOffset(1001, b);
+            assertThat(cellA).isNotEqualTo(cellB).isNotEqualTo(VersionBoard.cellOffset(2001, a));
+            long epoch = peer.epoch();
+            long stampA = peer.stamp(cellA);
+            long stampB = peer.stamp(cellB);
+            assertThat(peer.holds(epoch, cellA, stampA)).as("not renewed yet").isFalse();
+            board.renew(System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+            assertThat(peer.holds(epoch, cellA, stampA)).isTrue();
+            board.bump(1001, a);
+            assertThat(peer.holds(epoch, cellA, stampA)).as("its chunk changed").isFalse();
+            assertThat(peer.holds(epoch, cellB, stampB)).as("another chunk's lease").isTrue();
+            board.invalidate(false);
+            assertThat(peer.holds(epoch, cellB, stampB)).as("a new epoch").isFalse();
+            long epoch2 = peer.epoch();
+            assertThat(peer.holds(epoch2, cellB, stampB)).isTrue();
+            board.renew(System.nanoTime() - 1);
+            assertThat(peer.holds(epoch2, cellB, stampB)).as("past the deadline").isFalse();
+            board.renew(System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+            board.close();
+            assertThat(peer.holds(peer.epoch(), cellB, stampB)).as("a closed board").isFalse();
+        } finally {
+            board.close();
+        }
+    }
+}
