@@ -3,6 +3,7 @@ package dev.flyer.bench;
 import dev.flyer.fs.client.FsClient;
 import dev.flyer.fs.client.FsFile;
 import dev.flyer.fs.server.ProcessCluster;
+import dev.flyer.fs.storage.StorageService;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -119,12 +120,21 @@ public final class FsBench {
             progress.done();
             progress.step("data rows: local fs, then replication 1 and 3, row by row");
             double[][] rates = new double[4][DataRows.Row.values().length]; // disk, cache, r=1, r=3
+            long[] localReads = new long[2];
             for (DataRows.Row row : DataRows.Row.values()) {
                 rates[0][row.ordinal()] = DataRows.rate(row, disk, o, block);
                 rates[1][row.ordinal()] = DataRows.rate(row, cache, o, block);
                 for (int i = 0; i < 2; i++) {
+                    long before = StorageService.localReads();
                     rates[2 + i][row.ordinal()] = DataRows.rate(row, DataRows.flyer(clients[i], "/bench"), o, block);
+                    localReads[i] += StorageService.localReads() - before;
                 }
+            }
+            report.note(String.format("chunk reads the client served from the chunk files itself (same-host short-circuit "
+                    + "reads; -Dflyer.fs.localReads=false sends every read to the storage service): r=1 %,d, r=3 %,d",
+                    localReads[0], localReads[1]));
+            if (!StorageService.localReadMisses().isEmpty()) {
+                report.note("reads that went to the storage service instead, by reason: " + StorageService.localReadMisses());
             }
             progress.done();
             progress.step("metadata rows");

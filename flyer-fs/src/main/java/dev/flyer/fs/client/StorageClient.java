@@ -26,7 +26,8 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * Chunk I/O against the chains (3FS src/client/storage/StorageClientImpl.cc): writes go to the
  * chain's head with this client's id and a sequence number, so a retry after a lost reply is
- * applied once; reads go to a random serving replica and fail over to the others on a checksum
+ * applied once; reads go to a random serving replica (one whose files this host can read first)
+ * and fail over to the others on a checksum
  * mismatch, a pending version or a dead node. Every operation retries with refreshed routing until
  * {@code deadlineNs} (set it longer than failure detection), then fails with
  * {@link FsException.Code#UNAVAILABLE} naming the chain and the last error.
@@ -148,6 +149,9 @@ public final class StorageClient {
                 throw new StorageException(Code.TARGET_NOT_SERVING, "chain " + chainId + " has no serving target");
             }
             Collections.rotate(replicas, ThreadLocalRandom.current().nextInt(replicas.size()));
+            if (replicas.size() > 1) { // replicas this host reads from their files go first (stable: still spread among them)
+                replicas.sort(java.util.Comparator.comparing((ChainTarget t) -> !api(r, t.nodeId()).readsLocally()));
+            }
             StorageException last = null;
             for (ChainTarget t : replicas) {
                 try {

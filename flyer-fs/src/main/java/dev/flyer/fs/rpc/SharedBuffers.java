@@ -44,8 +44,6 @@ public final class SharedBuffers {
     private static final Pattern NAME = Pattern.compile("flyer-shm-(\\d{1,10})-([0-9a-f]{16})");
     private static final long HEADER_BYTES = 4096;
     private static final Map<String, MemorySegment> PEERS = new ConcurrentHashMap<>();
-    private static volatile SharedBuffers local;
-    private static volatile boolean localTried;
 
     private final String region;
     private final Path file;
@@ -128,21 +126,27 @@ public final class SharedBuffers {
      * null when {@code -Dflyer.fs.shm=false} or the directory cannot hold it (then calls use sockets).
      */
     public static SharedBuffers local() {
-        if (!localTried) {
-            synchronized (SharedBuffers.class) {
-                if (!localTried) {
-                    localTried = true;
-                    if (Boolean.parseBoolean(System.getProperty("flyer.fs.shm", "true"))) {
-                        try {
-                            local = new SharedBuffers(dir(), 32, (4 << 20) + (128 << 10));
-                        } catch (IOException | RuntimeException e) {
-                            local = null;
-                        }
-                    }
-                }
+        return LocalPool.POOL;
+    }
+
+    /**
+     * The lazily created process pool (class initialisation makes it safe to race for: every
+     * caller sees the finished pool; a double-checked flag set before the pool once handed
+     * concurrent first callers null, and with it sockets for good).
+     */
+    private static final class LocalPool {
+        static final SharedBuffers POOL = open();
+
+        private static SharedBuffers open() {
+            if (!Boolean.parseBoolean(System.getProperty("flyer.fs.shm", "true"))) {
+                return null;
+            }
+            try {
+                return new SharedBuffers(dir(), 32, (4 << 20) + (128 << 10));
+            } catch (IOException | RuntimeException e) {
+                return null;
             }
         }
-        return local;
     }
 
     /** A private pool (tests). */

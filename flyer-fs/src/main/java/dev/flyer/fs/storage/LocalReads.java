@@ -33,6 +33,8 @@ final class LocalReads {
     /** Open leased files per storage node, at most. */
     static final int MAX_OPEN = 1024;
     private static final AtomicLong HITS = new AtomicLong();
+    /** Why reads went to the service instead, by reason (a lease error's code, "changed", "corrupt or closed", ...). */
+    private static final Map<String, AtomicLong> MISSES = new ConcurrentHashMap<>();
     private static final List<LocalReads> ALL = new CopyOnWriteArrayList<>();
 
     static {
@@ -67,6 +69,17 @@ final class LocalReads {
         return HITS.get();
     }
 
+    /** Reads that went to the storage service instead, by reason, in this process. */
+    static Map<String, Long> misses() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        MISSES.forEach((k, v) -> out.put(k, v.get()));
+        return out;
+    }
+
+    private static void miss(String reason) {
+        MISSES.computeIfAbsent(reason, k -> new AtomicLong()).incrementAndGet();
+    }
+
     /** Stops local reads to this node (another host, or its files are not readable here). */
     void disable() {
         disabled = true;
@@ -83,6 +96,7 @@ final class LocalReads {
      */
     int read(long targetId, ChunkId chunk, int offset, int length, byte[] dst, int dstOffset) {
         if (disabled) {
+            miss("disabled for this node");
             return -1;
         }
         Key key = new Key(targetId, chunk);
@@ -99,10 +113,12 @@ final class LocalReads {
                 }
             } catch (StorageException | IOException e) { // a corrupt block, a file closed by the sweeper
                 close(key, o);
+                miss(e instanceof StorageException s ? s.code().name() : "I/O error");
                 return -1;
             }
             close(key, o);
         }
+        miss("changed during the read");
         return -1;
     }
 
@@ -131,9 +147,11 @@ final class LocalReads {
         try {
             l = leaser.lease(key.targetId(), key.chunk());
         } catch (StorageException e) {
-            return null; // not committed, no such chunk, not serving: the service answers
+            miss("lease: " + e.code()); // not committed, no such chunk, not serving: the service answers
+            return null;
         }
         if (l == null) {
+            miss("node cannot lease to this process");
             disable();
             return null;
         }
@@ -142,6 +160,7 @@ final class LocalReads {
             try {
                 b = VersionBoard.map(l.board());
             } catch (RuntimeException e) { // another host's /dev/shm
+                miss("board not mappable");
                 disable();
                 return null;
             }
@@ -152,9 +171,11 @@ final class LocalReads {
         try {
             ch = files.openForReading(Path.of(l.path()));
         } catch (AccessDeniedException e) {
+            miss("file not readable");
             disable();
             return null;
         } catch (IOException e) { // replaced and deleted since the lease: the next read leases again
+            miss("file gone");
             return null;
         }
         if (open.size() >= MAX_OPEN) {

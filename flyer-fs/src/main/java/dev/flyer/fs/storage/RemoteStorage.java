@@ -46,6 +46,11 @@ final class RemoteStorage implements StorageApi {
         this.local = shm != null && StorageNode.LOCAL_READS ? new LocalReads(this::lease) : null;
     }
 
+    @Override
+    public boolean readsLocally() {
+        return local != null && local.enabled();
+    }
+
     /** A lease for a local read, or null when the node cannot give one to this process (another host, an older server). */
     private LocalLease lease(long targetId, ChunkId c) {
         try {

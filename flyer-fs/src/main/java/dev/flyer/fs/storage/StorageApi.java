@@ -24,6 +24,11 @@ public interface StorageApi {
         return b.length;
     }
 
+    /** Whether committed reads from this node may be served from its chunk files on this host (see LocalReads). */
+    default boolean readsLocally() {
+        return false;
+    }
+
     /** The metadata of every chunk on a target (re-sync), or of one file's chunks when {@code inode >= 0}. */
     List<ChunkMeta> chunkMetas(long targetId, long inode);
 

@@ -85,6 +85,11 @@ public final class StorageService {
         return LocalReads.hits();
     }
 
+    /** Reads that tried the chunk files and went to the storage service instead, by reason (diagnostics). */
+    public static java.util.Map<String, Long> localReadMisses() {
+        return LocalReads.misses();
+    }
+
     public static void register(StorageApi api, RpcServer rpc) {
         rpc.errors(t -> t instanceof StorageException s ? new String[] {"storage", s.code().name()} : null);
         rpc.handle(WRITE, (req, resp) -> writeMeta(resp, api.write(readWrite(req, MessageReader::getBytes))));
