@@ -499,8 +499,12 @@ public final class ChunkEngine implements AutoCloseable {
 
     private void writeFile(Path file, byte[] content) {
         try {
-            Files.createDirectories(file.getParent());
-            files.write(file, content, fsync);
+            try {
+                files.write(file, content, fsync);
+            } catch (NoSuchFileException firstOfItsFile) { // the inode's directory comes with its first chunk
+                Files.createDirectories(file.getParent());
+                files.write(file, content, fsync);
+            }
         } catch (IOException e) {
             boolean full = e.getMessage() != null && e.getMessage().contains("No space");
             throw new StorageException(full ? Code.NO_SPACE : Code.IO_ERROR, "writing " + file + ": " + e.getMessage());
