@@ -1,6 +1,7 @@
 package dev.flyer.fs.storage;
 
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
@@ -35,7 +36,8 @@ final class LocalReads {
     private static final AtomicLong HITS = new AtomicLong();
     /** Why reads went to the service instead, by reason (a lease error's code, "changed", "corrupt or closed", ...). */
     private static final Map<String, AtomicLong> MISSES = new ConcurrentHashMap<>();
-    private static final List<LocalReads> ALL = new CopyOnWriteArrayList<>();
+    /** Every instance, for the sweeper; weakly, so a dropped client's leases go with it. */
+    private static final List<WeakReference<LocalReads>> ALL = new CopyOnWriteArrayList<>();
 
     static {
         Thread.ofPlatform().daemon().name("flyer-local-read-sweeper").start(LocalReads::sweepForever);
@@ -61,7 +63,7 @@ final class LocalReads {
 
     LocalReads(Leaser leaser) {
         this.leaser = leaser;
-        ALL.add(this);
+        ALL.add(new WeakReference<>(this));
     }
 
     /** Reads served from chunk files by this process, over every node. */
@@ -216,7 +218,14 @@ final class LocalReads {
         while (true) {
             try {
                 Thread.sleep(1000);
-                ALL.forEach(LocalReads::sweep);
+                for (WeakReference<LocalReads> ref : ALL) {
+                    LocalReads reads = ref.get();
+                    if (reads == null) {
+                        ALL.remove(ref);
+                    } else {
+                        reads.sweep();
+                    }
+                }
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
