@@ -1,6 +1,5 @@
 package dev.flyer.bench;
 
-import dev.flyer.bench.internal.DiskQuiet;
 import dev.flyer.fs.client.FsClient;
 import dev.flyer.fs.client.FsFile;
 import dev.flyer.fs.server.ProcessCluster;
@@ -122,14 +121,10 @@ public final class FsBench {
             progress.step("data rows: local fs, then replication 1 and 3, row by row");
             double[][] rates = new double[4][DataRows.Row.values().length]; // disk, cache, r=1, r=3
             long[] localReads = new long[2];
-            long quietMs = 0;
             for (DataRows.Row row : DataRows.Row.values()) {
-                quietMs += DiskQuiet.await(QUIET_MS, MAX_QUIET_WAIT_MS);
                 rates[0][row.ordinal()] = DataRows.rate(row, disk, o, block);
-                quietMs += DiskQuiet.await(QUIET_MS, MAX_QUIET_WAIT_MS);
                 rates[1][row.ordinal()] = DataRows.rate(row, cache, o, block);
                 for (int i = 0; i < 2; i++) {
-                    quietMs += DiskQuiet.await(QUIET_MS, MAX_QUIET_WAIT_MS);
                     long before = StorageService.localReads();
                     rates[2 + i][row.ordinal()] = DataRows.rate(row, DataRows.flyer(clients[i], "/bench"), o, block);
                     localReads[i] += StorageService.localReads() - before;
@@ -138,8 +133,6 @@ public final class FsBench {
             report.note(String.format("chunk reads the client served from the chunk files itself (same-host short-circuit "
                     + "reads; -Dflyer.fs.localReads=false sends every read to the storage service): r=1 %,d, r=3 %,d",
                     localReads[0], localReads[1]));
-            report.note(String.format("each data row started once the disk was quiet (nothing written or discarded for "
-                    + "%d ms, at most %d s): %.1f s waited in all", QUIET_MS, MAX_QUIET_WAIT_MS / 1000, quietMs / 1e3));
             if (!StorageService.localReadMisses().isEmpty()) {
                 report.note("reads that went to the storage service instead, by reason: " + StorageService.localReadMisses());
             }
@@ -177,12 +170,6 @@ public final class FsBench {
      * runs of 6-8 s back to back: 2.9k, 7.0k, 10.7k/s).
      */
     private static final long WARM_WINDOW_NS = 1_000_000_000L;
-    /**
-     * Before each data row on each side the disk must be quiet this long (a write row leaves
-     * deletes and, on a mount with discard, trims behind it, which would land on the next side).
-     */
-    private static final long QUIET_MS = 500;
-    private static final long MAX_QUIET_WAIT_MS = 20_000;
     private static final int WARM_MAX_WINDOWS = 20;
 
     /** Runs every path, untimed, so each JVM of the cluster has compiled it before the timed runs. */
