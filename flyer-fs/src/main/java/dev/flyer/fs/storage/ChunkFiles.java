@@ -39,9 +39,17 @@ final class ChunkFiles {
         this.alignment = alignment;
     }
 
-    /** Files another process's store wrote: read with its direct-I/O choice and alignment (local reads). */
+    /** One instance per (direct, alignment), so local reads share its buffer pool across leases. */
+    private static final java.util.Map<Long, ChunkFiles> LIKE = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Files another process's store wrote, read with its direct-I/O choice and alignment (local
+     * reads); the same instance for the same pair, so its pooled buffers are reused.
+     */
     static ChunkFiles like(boolean direct, int alignment) {
-        return new ChunkFiles(direct && DIRECT != null, direct && DIRECT != null ? alignment : 1);
+        boolean d = direct && DIRECT != null;
+        int a = d ? alignment : 1;
+        return LIKE.computeIfAbsent((d ? 1L << 32 : 0L) | a, k -> new ChunkFiles(d, a));
     }
 
     /** Probes {@code dataDir}'s file system for direct I/O, when {@code tryDirect}. */

@@ -98,7 +98,6 @@ final class LocalReads {
      */
     int read(long targetId, ChunkId chunk, int offset, int length, byte[] dst, int dstOffset) {
         if (disabled) {
-            miss("disabled for this node");
             return -1;
         }
         Key key = new Key(targetId, chunk);

@@ -177,7 +177,7 @@ final class RemoteStorage implements StorageApi {
 
     @Override
     public int readInto(long targetId, ChunkId c, int offset, int length, boolean relaxed, byte[] dst, int dstOffset) {
-        if (local != null && !relaxed) {
+        if (!relaxed && readsLocally()) {
             int n = local.read(targetId, c, offset, length, dst, dstOffset);
             if (n >= 0) {
                 return n;

@@ -64,4 +64,11 @@ class ChunkFilesTest {
             }
         }
     }
+
+    @Test
+    void localReadersShareOneInstancePerDirectIoChoiceAndAlignment() {
+        assertThat(ChunkFiles.like(true, 4096)).as("one buffer pool for every lease").isSameAs(ChunkFiles.like(true, 4096));
+        assertThat(ChunkFiles.like(false, 4096)).isNotSameAs(ChunkFiles.like(true, 4096));
+        assertThat(ChunkFiles.like(false, 4096).alignment()).as("buffered reads need no alignment").isEqualTo(1);
+    }
 }
