@@ -125,7 +125,7 @@ public final class RpcClient {
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {
-                            c.pipeline().addLast(Frames.decoder(), new Responses());
+                            c.pipeline().addLast(Transports.flushConsolidation(), Frames.decoder(), new Responses());
                         }
                     });
             try {

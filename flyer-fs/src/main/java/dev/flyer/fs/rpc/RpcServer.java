@@ -67,7 +67,7 @@ public final class RpcServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(Frames.decoder(), new Dispatch());
+                        ch.pipeline().addLast(Transports.flushConsolidation(), Frames.decoder(), new Dispatch());
                     }
                 });
         try {

@@ -1,5 +1,6 @@
 package dev.flyer.fs.rpc.internal;
 
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -11,6 +12,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
 /** Netty transport choice: native epoll where it loads, NIO otherwise; one shared I/O group per process. */
@@ -33,6 +35,17 @@ public final class Transports {
 
     public static Class<? extends ServerChannel> serverChannel() {
         return EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    /**
+     * The first handler of every RPC pipeline: flushes requested by other threads (callers, workers)
+     * while the event loop has writes queued go out in one {@code writev}, and responses written
+     * while a read is in progress go out when it completes. Without it each message was its own
+     * {@code send}: 16 threads calling {@code stat} spent two thirds of the client's I/O thread in
+     * {@code send} (perf), about 22 % of the machine.
+     */
+    public static ChannelHandler flushConsolidation() {
+        return new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true);
     }
 
     public static Class<? extends SocketChannel> channel() {
