@@ -41,11 +41,11 @@ final class DataRows {
         void close() throws java.io.IOException;
     }
 
-    private interface Step {
+    interface Step {
         long run(long i) throws Exception;
     }
 
-    private interface Worker {
+    interface Worker {
         Step open(int thread, List<AutoCloseable> opened) throws Exception;
     }
 
@@ -162,18 +162,42 @@ final class DataRows {
 
     /** One row's rate on one side (after {@link #setup}): MB/s for the sequential rows, IOPS for the random ones. */
     static double rate(Row row, Side side, FsBench.Options o, byte[] block) {
+        return rate(o, worker(row, side, o, block)) / unitsPer(row);
+    }
+
+    /**
+     * One row's rates on several sides (after {@link #setup}), measured in turns ({@link Turns}) so
+     * that the shared disk's slow and fast phases fall on every side alike; {@code counter} (a
+     * process-wide count, read around each turn) is summed per side into {@code counted}.
+     */
+    static double[] rates(Row row, List<Side> sides, FsBench.Options o, byte[] block, java.util.function.LongSupplier counter,
+            long[] counted) {
+        List<Worker> workers = sides.stream().map(side -> worker(row, side, o, block)).toList();
+        double[] perSecond = Turns.measure(workers, o, counter, counted);
+        for (int s = 0; s < perSecond.length; s++) {
+            perSecond[s] /= unitsPer(row);
+        }
+        return perSecond;
+    }
+
+    /** What a step's units are divided by for the row's unit: bytes to MB, operations as they are. */
+    private static double unitsPer(Row row) {
+        return row == Row.WRITE || row == Row.READ ? 1e6 : 1;
+    }
+
+    private static Worker worker(Row row, Side side, FsBench.Options o, byte[] block) {
         return switch (row) {
-            case WRITE -> sequentialWrite(side, o, block) / 1e6;
-            case READ -> sequentialRead(side, o) / 1e6;
+            case WRITE -> sequentialWrite(side, o, block);
+            case READ -> sequentialRead(side, o);
             case RANDOM_4K -> random(side, o, 4096);
             case RANDOM_64K -> random(side, o, 65536);
         };
     }
 
-    private static double sequentialWrite(Side side, FsBench.Options o, byte[] block) {
+    private static Worker sequentialWrite(Side side, FsBench.Options o, byte[] block) {
         int mib = o.fileMiB();
         long run = WRITE_RUNS.incrementAndGet(); // a row run again writes files of its own names
-        return rate(o, (t, opened) -> {
+        return (t, opened) -> {
             Handle[] file = new Handle[1];
             return i -> {
                 long generation = i / mib;
@@ -189,25 +213,25 @@ final class DataRows {
                 file[0].write((i % mib) << 20, block);
                 return block.length;
             };
-        });
+        };
     }
 
     private static final AtomicLong WRITE_RUNS = new AtomicLong();
 
-    private static double sequentialRead(Side side, FsBench.Options o) {
+    private static Worker sequentialRead(Side side, FsBench.Options o) {
         int mib = o.fileMiB();
-        return rate(o, (t, opened) -> {
+        return (t, opened) -> {
             Handle h = keep(opened, side.open("seq-" + t, false));
             byte[] buf = new byte[1 << 20];
             return i -> {
                 h.read((i % mib) << 20, buf, buf.length);
                 return buf.length;
             };
-        });
+        };
     }
 
-    private static double random(Side side, FsBench.Options o, int size) {
-        return rate(o, (t, opened) -> {
+    private static Worker random(Side side, FsBench.Options o, int size) {
+        return (t, opened) -> {
             Handle[] files = new Handle[o.threads()];
             for (int f = 0; f < files.length; f++) {
                 files[f] = keep(opened, side.open("seq-" + f, false));
@@ -219,7 +243,7 @@ final class DataRows {
                 files[rnd.nextInt(files.length)].read(rnd.nextLong(blocks) * size, buf, size);
                 return 1;
             };
-        });
+        };
     }
 
     private static Handle keep(List<AutoCloseable> opened, Handle h) {

@@ -27,9 +27,9 @@ import java.util.stream.Stream;
  *
  * <p>The data rows ({@link DataRows}: sequential 1 MiB writes of new files and reads, random
  * 4 KiB and 64 KiB reads) each warm up until their rate settles (a fresh cluster's JVMs take 10-30 s
- * to compile a path) and are then timed. Each row runs on every side back to back (local file
- * system, replication 1, replication 3), so a slow phase of the shared virtual disk hits all the
- * sides of a row alike. Their peer is the local file system with O_DIRECT, the disk itself,
+ * to compile a path) and are then timed: the disk (local file system), replication 1 and
+ * replication 3 take turns of a second ({@link Turns}), so a slow phase of the shared virtual disk
+ * hits all the sides of a row alike. Their peer is the local file system with O_DIRECT, the disk itself,
  * because Flyer's storage reads and writes its chunk files with O_DIRECT as 3FS's does (and 3FS's
  * goal is the disks' bandwidth); the same rows through the page cache are the "limit" column
  * (memory copies, which no networked file system approaches). Metadata rows (create, stat,
@@ -51,7 +51,7 @@ public final class FsBench {
      */
     public record Options(int threads, int fileMiB, long windowMs, long maxWarmMs, int metaOps, int metaThreads) {
         public static Options defaults() {
-            return new Options(4, 64, 5_000, 30_000, 8_000, 16);
+            return new Options(4, 64, 10_000, 30_000, 8_000, 16);
         }
 
         public static Options quick() {
@@ -118,18 +118,24 @@ public final class FsBench {
                 DataRows.setup(DataRows.flyer(clients[i], "/bench"), o, block);
             }
             progress.done();
-            progress.step("data rows: local fs, then replication 1 and 3, row by row");
+            progress.step("data rows: local fs, replication 1 and 3 in turns, row by row");
             double[][] rates = new double[4][DataRows.Row.values().length]; // disk, cache, r=1, r=3
             long[] localReads = new long[2];
             for (DataRows.Row row : DataRows.Row.values()) {
-                rates[0][row.ordinal()] = DataRows.rate(row, disk, o, block);
-                rates[1][row.ordinal()] = DataRows.rate(row, cache, o, block);
+                int k = row.ordinal();
+                rates[1][k] = DataRows.rate(row, cache, o, block);
+                long[] counted = new long[3];
+                double[] sides = DataRows.rates(row, List.of(disk, DataRows.flyer(clients[0], "/bench"),
+                        DataRows.flyer(clients[1], "/bench")), o, block, StorageService::localReads, counted);
+                rates[0][k] = sides[0];
                 for (int i = 0; i < 2; i++) {
-                    long before = StorageService.localReads();
-                    rates[2 + i][row.ordinal()] = DataRows.rate(row, DataRows.flyer(clients[i], "/bench"), o, block);
-                    localReads[i] += StorageService.localReads() - before;
+                    rates[2 + i][k] = sides[1 + i];
+                    localReads[i] += counted[1 + i];
                 }
             }
+            report.note("data rows: the disk and the two clusters, each warmed up alone, then take turns of "
+                    + Turns.TURN_NS / 1_000_000 + " ms (order rotating) until each has run " + o.windowMs()
+                    + " ms, so the shared disk's slow phases fall on all three alike");
             report.note(String.format("chunk reads the client served from the chunk files itself (same-host short-circuit "
                     + "reads; -Dflyer.fs.localReads=false sends every read to the storage service): r=1 %,d, r=3 %,d",
                     localReads[0], localReads[1]));
