@@ -32,6 +32,8 @@ final class Turns {
     static final long TURN_NS = 1_000_000_000L;
     /** A turn that has not ended this long after its end time has a stuck step. */
     private static final long STALL_NS = TimeUnit.MINUTES.toNanos(5);
+    /** {@code -Dflyer.bench.turns.log=true} prints every timed turn to stderr (with its end in {@code nanoTime}, for perf). */
+    private static final boolean LOG = Boolean.getBoolean("flyer.bench.turns.log");
 
     private Turns() {}
 
@@ -58,6 +60,10 @@ final class Turns {
                     long before = counter.getAsLong();
                     long[] done = crews.get(s).turn(TURN_NS);
                     counted[s] += counter.getAsLong() - before;
+                    if (LOG) {
+                        System.err.printf("turn side %d: %d units in %d ns, ended at nanoTime %d%n", s, done[0], done[1],
+                                System.nanoTime());
+                    }
                     units[s] += done[0];
                     elapsedNs[s] += done[1];
                 }
