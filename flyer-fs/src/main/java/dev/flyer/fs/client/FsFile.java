@@ -26,11 +26,13 @@ public final class FsFile implements AutoCloseable {
     private volatile long writtenEnd;
     private volatile long renewedNs = System.nanoTime();
     private boolean closed;
+    private final SequentialReads sequential;
 
     FsFile(FsClient client, String path, Inode inode, boolean write) {
         this.client = client;
         this.path = path;
         this.inode = inode;
+        this.sequential = new SequentialReads(client, inode);
         this.knownLength = inode.length();
         this.session = write ? client.meta(m -> m.openWrite(inode.id(), client.clientId())) : -1;
     }
@@ -99,16 +101,25 @@ public final class FsFile implements AutoCloseable {
         return knownLength;
     }
 
-    /** Reads up to {@code length} bytes at {@code position}; returns how many (fewer at the end of the file). */
+    /**
+     * Reads up to {@code length} bytes at {@code position}; returns how many (fewer at the end of
+     * the file). A read that continues the previous one to a chunk's end reads the next chunk ahead
+     * ({@link SequentialReads}; {@code -Dflyer.fs.readAhead=false} turns it off).
+     */
     public int read(long position, byte[] dst, int offset, int length) {
         check(position >= 0 && length >= 0 && offset >= 0 && offset + length <= dst.length, "bad read arguments");
         int n = (int) Math.max(0, Math.min(length, length() - position));
         Layout l = inode.layout();
+        SequentialReads.Ahead ahead = sequential.claim(position);
         parallel(pieces(position, n), p -> {
-            int got = client.storage().readInto(l.chainOf(p.index), new ChunkId(inode.id(), p.index), p.offsetInChunk, p.length,
-                    dst, offset + p.bufferOffset);
+            int got = sequential.copy(ahead, p.index, p.offsetInChunk, p.length, dst, offset + p.bufferOffset);
+            if (got < 0) {
+                got = client.storage().readInto(l.chainOf(p.index), new ChunkId(inode.id(), p.index), p.offsetInChunk,
+                        p.length, dst, offset + p.bufferOffset);
+            }
             java.util.Arrays.fill(dst, offset + p.bufferOffset + got, offset + p.bufferOffset + p.length, (byte) 0);
         });
+        sequential.after(position, n, ahead, this::length);
         return n;
     }
 

@@ -8,6 +8,7 @@ import dev.flyer.fs.meta.Layout;
 import dev.flyer.fs.mgmtd.MgmtdClient;
 import dev.flyer.fs.storage.ChunkId;
 import dev.flyer.fs.storage.ChunkMeta;
+import dev.flyer.fs.storage.ReadAhead;
 import dev.flyer.fs.storage.StorageApi;
 import dev.flyer.fs.storage.StorageException;
 import dev.flyer.fs.storage.StorageException.Code;
@@ -165,6 +166,28 @@ public final class StorageClient {
             }
             throw last;
         });
+    }
+
+    /**
+     * Reads committed [0, length) of a chunk now, from a serving replica whose files this host
+     * reads, for use later ({@link ReadAhead}); null when no replica can (the caller then reads the
+     * chunk when it needs it). One try, no retries: it only saves time.
+     */
+    public ReadAhead readAhead(int chainId, ChunkId chunk, int length, byte[] into) {
+        try {
+            RoutingInfo r = mgmtd.routing();
+            List<ChainTarget> replicas = new ArrayList<>(r.chain(chainId).readTargets());
+            Collections.rotate(replicas, ThreadLocalRandom.current().nextInt(Math.max(1, replicas.size())));
+            for (ChainTarget t : replicas) {
+                StorageApi api = api(r, t.nodeId());
+                if (api.readsLocally()) {
+                    return api.readAhead(t.targetId(), chunk, length, into);
+                }
+            }
+        } catch (RuntimeException e) {
+            // routing changing, a node going: the read when the bytes are needed goes the usual way
+        }
+        return null;
     }
 
     /** The exact length of a file from its chunks on storage: max over chains of index * chunkSize + length. */

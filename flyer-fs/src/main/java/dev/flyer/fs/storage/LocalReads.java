@@ -34,6 +34,7 @@ final class LocalReads {
     /** Open leased files per storage node, at most. */
     static final int MAX_OPEN = 1024;
     private static final AtomicLong HITS = new AtomicLong();
+    private static final AtomicLong AHEAD_USED = new AtomicLong();
     /** Why reads went to the service instead, by reason (a lease error's code, "changed", "corrupt or closed", ...). */
     private static final Map<String, AtomicLong> MISSES = new ConcurrentHashMap<>();
     /** Every instance, for the sweeper; weakly, so a dropped client's leases go with it. */
@@ -90,6 +91,40 @@ final class LocalReads {
 
     boolean enabled() {
         return !disabled;
+    }
+
+    /**
+     * Reads committed [0, length) of a chunk into {@code into} now, for use later while its lease
+     * holds ({@link ReadAhead}); null when this cannot (the caller reads when it needs the bytes).
+     */
+    ReadAhead readAhead(long targetId, ChunkId chunk, int length, byte[] into) {
+        if (disabled) {
+            return null;
+        }
+        Key key = new Key(targetId, chunk);
+        Open o = open.get(key);
+        if (o == null && (o = lease(key)) == null) {
+            return null;
+        }
+        try {
+            int n = read(o, chunk, 0, length, into, 0);
+            if (n >= 0) {
+                return new ReadAhead(into, n, o::holds);
+            }
+        } catch (StorageException | IOException e) { // a corrupt block, a file closed by the sweeper
+            // the read when the bytes are needed goes the usual way
+        }
+        close(key, o);
+        return null;
+    }
+
+    static void readAheadUsed() {
+        AHEAD_USED.incrementAndGet();
+    }
+
+    /** Read-ahead chunks whose bytes were used, in this process. */
+    static long readAheadsUsed() {
+        return AHEAD_USED.get();
     }
 
     /**

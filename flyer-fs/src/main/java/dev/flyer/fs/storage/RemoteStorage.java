@@ -176,6 +176,11 @@ final class RemoteStorage implements StorageApi {
     }
 
     @Override
+    public ReadAhead readAhead(long targetId, ChunkId c, int length, byte[] into) {
+        return readsLocally() ? local.readAhead(targetId, c, length, into) : null;
+    }
+
+    @Override
     public int readInto(long targetId, ChunkId c, int offset, int length, boolean relaxed, byte[] dst, int dstOffset) {
         if (!relaxed && readsLocally()) {
             int n = local.read(targetId, c, offset, length, dst, dstOffset);

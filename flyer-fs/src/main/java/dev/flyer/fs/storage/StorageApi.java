@@ -24,6 +24,15 @@ public interface StorageApi {
         return b.length;
     }
 
+    /**
+     * Reads committed [0, length) of a chunk into {@code into} now, for use while it stays
+     * unchanged ({@link ReadAhead}); null where this node cannot (only same-host local reads can
+     * tell cheaply that a chunk is unchanged).
+     */
+    default ReadAhead readAhead(long targetId, ChunkId chunk, int length, byte[] into) {
+        return null;
+    }
+
     /** Whether committed reads from this node may be served from its chunk files on this host (see LocalReads). */
     default boolean readsLocally() {
         return false;

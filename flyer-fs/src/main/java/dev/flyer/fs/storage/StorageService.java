@@ -85,6 +85,11 @@ public final class StorageService {
         return LocalReads.hits();
     }
 
+    /** Chunks a sequential reader in this process read ahead from their files and then used ({@link ReadAhead}). */
+    public static long readAheadsUsed() {
+        return LocalReads.readAheadsUsed();
+    }
+
     /** Reads that tried the chunk files and went to the storage service instead, by reason (diagnostics). */
     public static java.util.Map<String, Long> localReadMisses() {
         return LocalReads.misses();

@@ -182,4 +182,48 @@ class LocalReadsTest {
             board.close();
         }
     }
+
+    @Test
+    void aSequentialReaderReadsTheNextChunkAheadAndUsesIt() throws Exception {
+        try (LocalCluster c = cluster(dir, 2, 2); FsClient client = c.client(DEADLINE)) {
+            byte[] data = random(3, (6 << 20) - 1000);
+            client.writeFile("/s", data);
+            readLocally(client, "/s");
+            long before = StorageService.readAheadsUsed();
+            byte[] got = new byte[data.length];
+            try (FsFile f = client.open("/s", false)) {
+                for (int at = 0; at < data.length; at += 1 << 20) {
+                    assertThat(f.read(at, got, at, Math.min(1 << 20, data.length - at))).isEqualTo(Math.min(1 << 20, data.length - at));
+                }
+            }
+            assertThat(Arrays.mismatch(got, data)).as("first differing byte").isEqualTo(-1);
+            // read 1 continues read 0: chunks 2..5 are read ahead (the last one short); one may miss its lease
+            assertThat(StorageService.readAheadsUsed() - before).as("chunks used from read-ahead").isBetween(3L, 4L);
+        }
+    }
+
+    @Test
+    void aChunkOverwrittenAfterItWasReadAheadIsReadAgain() throws Exception {
+        try (LocalCluster c = cluster(dir, 2, 2); FsClient client = c.client(DEADLINE)) {
+            byte[] data = random(4, 4 << 20);
+            client.writeFile("/o", data);
+            readLocally(client, "/o");
+            byte[] got = new byte[1 << 20];
+            try (FsFile reader = client.open("/o", false)) {
+                reader.read(0, got, 0, got.length);
+                reader.read(1 << 20, got, 0, got.length); // reads chunk 2 ahead
+                Thread.sleep(300); // let the read-ahead finish with the old bytes
+                byte[] patch = random(5, 4096);
+                try (FsFile writer = client.open("/o", true)) {
+                    writer.write((2 << 20) + 100, patch, 0, patch.length);
+                }
+                System.arraycopy(patch, 0, data, (2 << 20) + 100, patch.length);
+                long before = StorageService.readAheadsUsed();
+                reader.read(2 << 20, got, 0, got.length);
+                assertThat(Arrays.mismatch(got, Arrays.copyOfRange(data, 2 << 20, 3 << 20)))
+                        .as("the read after the write sees it: first differing byte").isEqualTo(-1);
+                assertThat(StorageService.readAheadsUsed()).as("the stale read-ahead was not used").isEqualTo(before);
+            }
+        }
+    }
 }

@@ -1,0 +1,124 @@
+package dev.flyer.fs.client;
+
+import dev.flyer.fs.meta.Inode;
+import dev.flyer.fs.meta.Layout;
+import dev.flyer.fs.storage.ChunkId;
+import dev.flyer.fs.storage.ReadAhead;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.LongSupplier;
+
+/**
+ * One open file's read-ahead: after a read that starts where the previous read ended and ends on
+ * a chunk boundary, the next {@link #WINDOW} chunks are being read from their files (same-host
+ * local reads), so a sequential reader keeps two chunk reads in flight instead of one.
+ * The next read takes those bytes if its lease still holds ({@link ReadAhead}), so reads stay
+ * linearizable; otherwise, and for every other read, it reads as usual.
+ *
+ * <p>Why: sequential 1 MiB reads in {@code bench fs} waited on the device at 59 % idle CPU, at
+ * 0.47-0.72 of the raw disk's rate with the same 4 readers; 8 readers per side reached raw's
+ * rate (probe {@code MultiTurns}). A reader whose read-ahead came back empty (another host, no
+ * replica it can read locally) stops reading ahead.
+ *
+ * <p>Implementation notes: a window of at most {@link #WINDOW} chunks ahead, in index order; a
+ * read claims its chunk's entry (so two threads reading one handle at once never share one) and,
+ * when it used it, hands its array to the next read-ahead, so a steady sequential reader
+ * allocates nothing after its first {@link #WINDOW} chunks. Each read-ahead is a virtual thread.
+ */
+final class SequentialReads {
+    private static final ExecutorService READERS = Executors.newVirtualThreadPerTaskExecutor();
+
+    /** The chunk being read ahead, and its bytes when done (null: it could not be read ahead). */
+    record Ahead(long index, Future<ReadAhead> bytes) {
+        /** The bytes, waiting for the read if it still runs; null when there are none. */
+        ReadAhead join() {
+            try {
+                return bytes.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            } catch (java.util.concurrent.ExecutionException e) {
+                return null;
+            }
+        }
+    }
+
+    /** Chunks read ahead of a sequential reader: with 2, the device has two of its reads at a time. */
+    static final int WINDOW = 2;
+
+    private final FsClient client;
+    private final Inode inode;
+    /** The chunks being read ahead, in index order (guarded by this). */
+    private final java.util.ArrayDeque<Ahead> window = new java.util.ArrayDeque<>();
+    private volatile long lastEnd = -1;
+    private volatile boolean off = !Boolean.parseBoolean(System.getProperty("flyer.fs.readAhead", "true"));
+
+    SequentialReads(FsClient client, Inode inode) {
+        this.client = client;
+        this.inode = inode;
+    }
+
+    /** Takes the read-ahead of the chunk that holds {@code position} out of the window, dropping any before it. */
+    synchronized Ahead claim(long position) {
+        long index = position / inode.layout().chunkSize();
+        while (!window.isEmpty() && window.peekFirst().index() < index) {
+            window.pollFirst();
+        }
+        return !window.isEmpty() && window.peekFirst().index() == index ? window.pollFirst() : null;
+    }
+
+    /**
+     * Copies [offsetInChunk, + length) of chunk {@code index} from {@code a}; returns the bytes
+     * copied, or -1 when {@code a} is another chunk, empty or stale (read as usual then).
+     */
+    int copy(Ahead a, long index, int offsetInChunk, int length, byte[] dst, int dstOffset) {
+        if (a == null || a.index() != index) {
+            return -1;
+        }
+        ReadAhead bytes = a.join();
+        if (bytes == null) {
+            off = true;
+            return -1;
+        }
+        return bytes.copy(offsetInChunk, length, dst, dstOffset);
+    }
+
+    /**
+     * After a read of [position, position + n): when it continued the last one up to a chunk's
+     * end, keeps the next {@link #WINDOW} chunks being read ahead.
+     */
+    void after(long position, int n, Ahead used, LongSupplier fileLength) {
+        long end = position + n;
+        boolean sequential = position == lastEnd;
+        lastEnd = end;
+        Layout l = inode.layout();
+        long length = fileLength.getAsLong();
+        if (off || !sequential || n == 0 || end % l.chunkSize() != 0) {
+            return;
+        }
+        byte[] spare = reusable(used, l.chunkSize());
+        synchronized (this) {
+            long next = window.isEmpty() ? end / l.chunkSize() : window.peekLast().index() + 1;
+            for (; window.size() < WINDOW && next * l.chunkSize() < length; next++) {
+                byte[] buffer = spare != null ? spare : new byte[l.chunkSize()];
+                spare = null;
+                int bytes = (int) Math.min(l.chunkSize(), length - next * l.chunkSize());
+                ChunkId id = new ChunkId(inode.id(), next);
+                int chain = l.chainOf(next);
+                window.addLast(new Ahead(next, READERS.submit(() -> client.storage().readAhead(chain, id, bytes, buffer))));
+            }
+        }
+    }
+
+    /** The array of a used, finished read-ahead, or null. */
+    private static byte[] reusable(Ahead used, int chunkSize) {
+        if (used != null && used.bytes().isDone()) {
+            ReadAhead r = used.join();
+            if (r != null && r.buffer().length >= chunkSize) {
+                return r.buffer();
+            }
+        }
+        return null;
+    }
+}
