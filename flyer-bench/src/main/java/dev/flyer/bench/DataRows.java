@@ -8,7 +8,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,7 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * other (it deletes its file from two files back, so the disk does not fill up); sequential 1 MiB
  * reads of {@code seq-T}; random 4 KiB and 64 KiB reads over all the {@code seq-T} files. Every row
  * runs untimed until its rate settles (each JVM of the cluster compiles the row's path; see
- * {@link #rate}) and then {@code windowMs} timed.
+ * {@link Turns}) and then {@code windowMs} timed.
  */
 final class DataRows {
     /** One side's files, by name. */
@@ -162,7 +161,7 @@ final class DataRows {
 
     /** One row's rate on one side (after {@link #setup}): MB/s for the sequential rows, IOPS for the random ones. */
     static double rate(Row row, Side side, FsBench.Options o, byte[] block) {
-        return rate(o, worker(row, side, o, block)) / unitsPer(row);
+        return Turns.measure(List.of(worker(row, side, o, block)), o, () -> 0, new long[1])[0] / unitsPer(row);
     }
 
     /**
@@ -249,87 +248,5 @@ final class DataRows {
     private static Handle keep(List<AutoCloseable> opened, Handle h) {
         opened.add(h);
         return h;
-    }
-
-    /** Length of one warm-up window: the rate is sampled this often while warming. */
-    private static final long WARM_SAMPLE_NS = 1_000_000_000L;
-
-    /**
-     * Units per second of {@code worker} on every thread. Untimed first: at least {@code windowMs},
-     * then on until two 1 s windows in a row fail to beat the best one by 5 %, at most
-     * {@code maxWarmMs} (a fresh cluster's JVMs take 10-30 s to compile a path; a local file system
-     * settles at once). Then {@code windowMs} timed; an operation counts when it ends inside it.
-     */
-    private static double rate(FsBench.Options o, Worker worker) {
-        long windowNs = o.windowMs() * 1_000_000L;
-        AtomicLong total = new AtomicLong();
-        AtomicLong measured = new AtomicLong();
-        long[] window = {Long.MAX_VALUE, Long.MAX_VALUE}; // [from, to), published by the volatile below
-        java.util.concurrent.atomic.AtomicBoolean decided = new java.util.concurrent.atomic.AtomicBoolean();
-        try (java.util.concurrent.ExecutorService ex = java.util.concurrent.Executors.newFixedThreadPool(o.threads())) {
-            List<java.util.concurrent.Future<?>> running = new ArrayList<>();
-            for (int t = 0; t < o.threads(); t++) {
-                int id = t;
-                running.add(ex.submit(() -> {
-                    runWorker(worker, id, total, measured, window, decided);
-                    return null;
-                }));
-            }
-            long start = System.nanoTime();
-            long last = 0;
-            double best = 0;
-            int flat = 0;
-            while (true) {
-                java.util.concurrent.locks.LockSupport.parkNanos(WARM_SAMPLE_NS);
-                if (running.stream().anyMatch(java.util.concurrent.Future::isDone)) {
-                    break; // a worker failed: its get() below reports it
-                }
-                long now = total.get();
-                double rate = now - last;
-                last = now;
-                flat = rate > best * 1.05 ? 0 : flat + 1;
-                best = Math.max(best, rate);
-                long warmedNs = System.nanoTime() - start;
-                if ((warmedNs >= windowNs && flat >= 2) || warmedNs >= o.maxWarmMs() * 1_000_000L) {
-                    break;
-                }
-            }
-            window[0] = System.nanoTime();
-            window[1] = window[0] + windowNs;
-            decided.set(true);
-            for (java.util.concurrent.Future<?> f : running) {
-                f.get();
-            }
-        } catch (Exception e) {
-            throw new IllegalStateException("bench workload failed: " + e, e);
-        }
-        return measured.get() / (windowNs / 1e9);
-    }
-
-    private static void runWorker(Worker worker, int thread, AtomicLong total, AtomicLong measured, long[] window,
-            java.util.concurrent.atomic.AtomicBoolean decided) throws Exception {
-        List<AutoCloseable> opened = new ArrayList<>();
-        try {
-            Step step = worker.open(thread, opened);
-            long mine = 0;
-            for (long i = 0; ; i++) {
-                long u = step.run(i);
-                total.addAndGet(u);
-                if (decided.get()) { // the volatile read that makes window[] visible
-                    long now = System.nanoTime();
-                    if (now >= window[1]) {
-                        break;
-                    }
-                    if (now >= window[0]) {
-                        mine += u;
-                    }
-                }
-            }
-            measured.addAndGet(mine);
-        } finally {
-            for (AutoCloseable c : opened.reversed()) {
-                c.close();
-            }
-        }
     }
 }
