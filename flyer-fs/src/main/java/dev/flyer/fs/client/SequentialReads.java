@@ -12,13 +12,13 @@ import java.util.function.LongSupplier;
 /**
  * One open file's read-ahead: after a read that starts where the previous read ended and ends on
  * a chunk boundary, the next {@link #WINDOW} chunks are being read from their files (same-host
- * local reads), so a sequential reader keeps two chunk reads in flight instead of one.
+ * local reads), so a sequential reader keeps {@link #WINDOW} chunk reads in flight instead of one.
  * The next read takes those bytes if its lease still holds ({@link ReadAhead}), so reads stay
  * linearizable; otherwise, and for every other read, it reads as usual.
  *
  * <p>Why: sequential 1 MiB reads in {@code bench fs} waited on the device at 59 % idle CPU, at
  * 0.47-0.72 of the raw disk's rate with the same 4 readers; 8 readers per side reached raw's
- * rate (probe {@code MultiTurns}). With two chunks ahead each flyer turn of that row read
+ * rate (the bench's read row in turns, with 8 threads). With two chunks ahead each flyer turn of that row read
  * 2.98-3.08 GB/s, against 2.03-2.36 without (raw: 4.0-4.9); one chunk ahead did not help (the
  * reader waited for it at once); four read no faster than two. A reader whose read-ahead came
  * back empty (another host, no replica it can read locally) stops reading ahead.
