@@ -31,6 +31,12 @@ import org.rocksdb.WriteOptions;
  * Each batch also writes the reserved key {@code 0xff "/version"}: a transaction's read version is
  * read from its RocksDB snapshot, so version and snapshot agree without taking the commit lock, and
  * the version survives restarts. Keys starting with 0xff are reserved and hidden from reads.
+ *
+ * <p>Closing races with requests still being served (a server shutting down while its RPC threads
+ * run): RocksDB's native handles must not be touched once closed (that is a SIGSEGV, not an
+ * exception). So every native call holds the read side of {@link #lifecycle} and checks
+ * {@link #closed}; {@link #close} takes the write side. A call after close throws a
+ * {@link KvException} that says so; views released after close have nothing left to release.
  */
 public final class RocksKvEngine implements KvEngine {
     private static final byte[] VERSION_KEY = {(byte) 0xff, '/', 'v', 'e', 'r', 's', 'i', 'o', 'n'};
@@ -44,6 +50,8 @@ public final class RocksKvEngine implements KvEngine {
     private final WriteOptions writeOptions;
     private final KvFaults faults = new KvFaults();
     private final CommitSequencer sequencer;
+    private final java.util.concurrent.locks.ReentrantReadWriteLock lifecycle = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private boolean closed;
 
     /** Opens (creating if needed) a store in {@code dir}; commits are fsync'd. */
     public RocksKvEngine(Path dir) {
@@ -88,9 +96,38 @@ public final class RocksKvEngine implements KvEngine {
 
     @Override
     public void close() {
-        db.close();
-        writeOptions.close();
-        options.close();
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            db.close();
+            writeOptions.close();
+            options.close();
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    /** A call into RocksDB's native code. */
+    private interface Native<T> {
+        T call() throws RocksDBException;
+    }
+
+    /** Runs {@code call} while the store is open; {@code what} names it in the exception otherwise. */
+    private <T> T open(String what, Native<T> call) {
+        lifecycle.readLock().lock();
+        try {
+            if (closed) {
+                throw new KvException("RocksDB " + what + " after the store was closed", false);
+            }
+            return call.call();
+        } catch (RocksDBException e) {
+            throw new KvException("RocksDB " + what + " failed: " + e.getMessage(), e);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
     }
 
     private void apply(NavigableMap<byte[], byte[]> writes, long version) {
@@ -103,14 +140,17 @@ public final class RocksKvEngine implements KvEngine {
                 }
             }
             batch.put(VERSION_KEY, ByteBuffer.allocate(8).putLong(version).array());
-            db.write(writeOptions, batch);
+            open("commit of version " + version, () -> {
+                db.write(writeOptions, batch);
+                return null;
+            });
         } catch (RocksDBException e) {
             throw new KvException("RocksDB commit of version " + version + " failed: " + e.getMessage(), e);
         }
     }
 
     private final class View implements SnapshotView {
-        private final Snapshot snapshot = db.getSnapshot();
+        private final Snapshot snapshot = open("snapshot", db::getSnapshot);
         private final ReadOptions readOptions = new ReadOptions().setSnapshot(snapshot);
         private final List<RocksIterator> iterators = new ArrayList<>();
         private final long version;
@@ -127,22 +167,21 @@ public final class RocksKvEngine implements KvEngine {
         }
 
         private byte[] rocksGet(byte[] key) {
-            try {
-                return db.get(readOptions, key);
-            } catch (RocksDBException e) {
-                throw new KvException("RocksDB read failed: " + e.getMessage(), e);
-            }
+            return open("read", () -> db.get(readOptions, key));
         }
 
         @Override
         public Iterator<KeyValue> range(byte[] begin, byte[] end) {
-            RocksIterator it = db.newIterator(readOptions);
+            RocksIterator it = open("range read", () -> {
+                RocksIterator opened = db.newIterator(readOptions);
+                opened.seek(begin);
+                return opened;
+            });
             iterators.add(it);
-            it.seek(begin);
             return new Iterator<>() {
                 @Override
                 public boolean hasNext() {
-                    return it.isValid() && Keys.compare(it.key(), end) < 0 && it.key()[0] != (byte) 0xff;
+                    return open("range read", () -> it.isValid() && Keys.compare(it.key(), end) < 0 && it.key()[0] != (byte) 0xff);
                 }
 
                 @Override
@@ -150,9 +189,11 @@ public final class RocksKvEngine implements KvEngine {
                     if (!hasNext()) {
                         throw new NoSuchElementException();
                     }
-                    KeyValue kv = new KeyValue(it.key(), it.value());
-                    it.next();
-                    return kv;
+                    return open("range read", () -> {
+                        KeyValue kv = new KeyValue(it.key(), it.value());
+                        it.next();
+                        return kv;
+                    });
                 }
             };
         }
@@ -163,9 +204,16 @@ public final class RocksKvEngine implements KvEngine {
                 return;
             }
             released = true;
-            iterators.forEach(RocksIterator::close);
-            readOptions.close();
-            db.releaseSnapshot(snapshot);
+            lifecycle.readLock().lock();
+            try {
+                if (!closed) { // a closed store freed its snapshots and iterators with itself
+                    iterators.forEach(RocksIterator::close);
+                    db.releaseSnapshot(snapshot);
+                }
+                readOptions.close();
+            } finally {
+                lifecycle.readLock().unlock();
+            }
         }
     }
 }
