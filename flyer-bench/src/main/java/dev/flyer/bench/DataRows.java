@@ -3,6 +3,7 @@ package dev.flyer.bench;
 import dev.flyer.fs.client.FsClient;
 import dev.flyer.fs.client.FsFile;
 import dev.flyer.fs.storage.ChunkEngine;
+import dev.flyer.fs.storage.IoMemory;
 import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -82,8 +83,8 @@ final class DataRows {
 
     /**
      * Files in {@code dir} on the local file system; with {@code direct} through O_DIRECT and an
-     * aligned buffer (the disk itself, as Flyer's storage reads and writes it), else through the
-     * page cache.
+     * aligned buffer from {@link IoMemory} (the disk itself, as Flyer's storage reads and writes
+     * it, in the same whole requests), else through the page cache.
      */
     static Side local(Path dir, boolean direct) {
         return new Side() {
@@ -112,7 +113,7 @@ final class DataRows {
                 opts.add(ChunkEngine.directIoOption().orElseThrow(() -> new IllegalStateException("no O_DIRECT in this JDK")));
             }
             ch = FileChannel.open(file, opts);
-            aligned = direct ? arena.allocate(1 << 20, 4096).asByteBuffer() : null;
+            aligned = direct ? IoMemory.allocate(1 << 20, arena).asByteBuffer() : null; // as Flyer's storage buffers
         }
 
         @Override

@@ -111,15 +111,19 @@ public final class FsFile implements AutoCloseable {
         int n = (int) Math.max(0, Math.min(length, length() - position));
         Layout l = inode.layout();
         SequentialReads.Ahead ahead = sequential.claim(position);
-        parallel(pieces(position, n), p -> {
-            int got = sequential.copy(ahead, p.index, p.offsetInChunk, p.length, dst, offset + p.bufferOffset);
-            if (got < 0) {
-                got = client.storage().readInto(l.chainOf(p.index), new ChunkId(inode.id(), p.index), p.offsetInChunk,
-                        p.length, dst, offset + p.bufferOffset);
-            }
-            java.util.Arrays.fill(dst, offset + p.bufferOffset + got, offset + p.bufferOffset + p.length, (byte) 0);
-        });
-        sequential.after(position, n, ahead, this::length);
+        try {
+            parallel(pieces(position, n), p -> {
+                int got = sequential.copy(ahead, p.index, p.offsetInChunk, p.length, dst, offset + p.bufferOffset);
+                if (got < 0) {
+                    got = client.storage().readInto(l.chainOf(p.index), new ChunkId(inode.id(), p.index), p.offsetInChunk,
+                            p.length, dst, offset + p.bufferOffset);
+                }
+                java.util.Arrays.fill(dst, offset + p.bufferOffset + got, offset + p.bufferOffset + p.length, (byte) 0);
+            });
+        } finally {
+            sequential.done(ahead);
+        }
+        sequential.after(position, n, this::length);
         return n;
     }
 
@@ -174,6 +178,7 @@ public final class FsFile implements AutoCloseable {
             return;
         }
         closed = true;
+        sequential.close();
         if (session >= 0) {
             Inode after = client.meta(m -> m.closeWrite(inode.id(), session));
             if (after != null) {

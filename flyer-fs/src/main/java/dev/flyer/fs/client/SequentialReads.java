@@ -4,9 +4,9 @@ import dev.flyer.fs.meta.Inode;
 import dev.flyer.fs.meta.Layout;
 import dev.flyer.fs.storage.ChunkId;
 import dev.flyer.fs.storage.ReadAhead;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.LongSupplier;
 
 /**
@@ -20,19 +20,24 @@ import java.util.function.LongSupplier;
  * 0.47-0.72 of the raw disk's rate with the same 4 readers; 8 readers per side reached raw's
  * rate (the bench's read row in turns, with 8 threads). With two chunks ahead each flyer turn of that row read
  * 2.98-3.08 GB/s, against 2.03-2.36 without (raw: 4.0-4.9); one chunk ahead did not help (the
- * reader waited for it at once); four read no faster than two. A reader whose read-ahead came
+ * reader waited for it at once); four read no faster than two. Keeping the bytes in the pooled
+ * huge-page buffer they were read into, instead of copying them to an array to wait, took the
+ * row from 0.81-0.92 of raw (three 8 s runs in turns, 3.4-3.7 GB/s) to 0.93-0.94 (4.1-4.3 GB/s):
+ * perf had put a third of the machine in copy and CRC32C stubs. A reader whose read-ahead came
  * back empty (another host, no replica it can read locally) stops reading ahead.
  *
  * <p>Implementation notes: a window of at most {@link #WINDOW} chunks ahead, in index order; a
- * read claims its chunk's entry (so two threads reading one handle at once never share one) and,
- * when it used it, hands its array to the next read-ahead, so a steady sequential reader
- * allocates nothing after its first {@link #WINDOW} chunks. Each read-ahead is a virtual thread.
+ * read claims its chunk's entry (so two threads reading one handle at once never share one) and
+ * releases it when done ({@link #done}); entries skipped or left at close are released when their
+ * read finishes. The bytes wait in pooled direct-I/O buffers (no copy until the reader's), so a
+ * steady sequential reader allocates no buffers. Each read-ahead is a virtual thread.
+ * {@code -Dflyer.fs.readAheadChunks=N} sets the window (default 2).
  */
 final class SequentialReads {
     private static final ExecutorService READERS = Executors.newVirtualThreadPerTaskExecutor();
 
     /** The chunk being read ahead, and its bytes when done (null: it could not be read ahead). */
-    record Ahead(long index, Future<ReadAhead> bytes) {
+    record Ahead(long index, CompletableFuture<ReadAhead> bytes) {
         /** The bytes, waiting for the read if it still runs; null when there are none. */
         ReadAhead join() {
             try {
@@ -44,10 +49,19 @@ final class SequentialReads {
                 return null;
             }
         }
+
+        /** Gives the bytes' buffer back once the read is done (now, when it is). */
+        void release() {
+            bytes.thenAccept(r -> {
+                if (r != null) {
+                    r.release();
+                }
+            });
+        }
     }
 
     /** Chunks read ahead of a sequential reader: with 2, the device has two of its reads at a time. */
-    static final int WINDOW = 2;
+    static final int WINDOW = Integer.getInteger("flyer.fs.readAheadChunks", 2);
 
     private final FsClient client;
     private final Inode inode;
@@ -65,7 +79,7 @@ final class SequentialReads {
     synchronized Ahead claim(long position) {
         long index = position / inode.layout().chunkSize();
         while (!window.isEmpty() && window.peekFirst().index() < index) {
-            window.pollFirst();
+            window.pollFirst().release();
         }
         return !window.isEmpty() && window.peekFirst().index() == index ? window.pollFirst() : null;
     }
@@ -90,7 +104,7 @@ final class SequentialReads {
      * After a read of [position, position + n): when it continued the last one up to a chunk's
      * end, keeps the next {@link #WINDOW} chunks being read ahead.
      */
-    void after(long position, int n, Ahead used, LongSupplier fileLength) {
+    void after(long position, int n, LongSupplier fileLength) {
         long end = position + n;
         boolean sequential = position == lastEnd;
         lastEnd = end;
@@ -99,28 +113,32 @@ final class SequentialReads {
         if (off || !sequential || n == 0 || end % l.chunkSize() != 0) {
             return;
         }
-        byte[] spare = reusable(used, l.chunkSize());
         synchronized (this) {
+            if (off) { // closed meanwhile
+                return;
+            }
             long next = window.isEmpty() ? end / l.chunkSize() : window.peekLast().index() + 1;
             for (; window.size() < WINDOW && next * l.chunkSize() < length; next++) {
-                byte[] buffer = spare != null ? spare : new byte[l.chunkSize()];
-                spare = null;
                 int bytes = (int) Math.min(l.chunkSize(), length - next * l.chunkSize());
                 ChunkId id = new ChunkId(inode.id(), next);
                 int chain = l.chainOf(next);
-                window.addLast(new Ahead(next, READERS.submit(() -> client.storage().readAhead(chain, id, bytes, buffer))));
+                window.addLast(new Ahead(next, CompletableFuture.supplyAsync(() -> client.storage().readAhead(chain, id, bytes), READERS)));
             }
         }
     }
 
-    /** The array of a used, finished read-ahead, or null. */
-    private static byte[] reusable(Ahead used, int chunkSize) {
-        if (used != null && used.bytes().isDone()) {
-            ReadAhead r = used.join();
-            if (r != null && r.buffer().length >= chunkSize) {
-                return r.buffer();
-            }
+    /** Ends a read's use of the read-ahead it claimed (null: none). */
+    void done(Ahead used) {
+        if (used != null) {
+            used.release();
         }
-        return null;
+    }
+
+    /** Stops reading ahead and releases what was read ahead (the file is closed). */
+    synchronized void close() {
+        off = true;
+        while (!window.isEmpty()) {
+            window.pollFirst().release();
+        }
     }
 }

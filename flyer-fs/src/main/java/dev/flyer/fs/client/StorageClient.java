@@ -173,7 +173,7 @@ public final class StorageClient {
      * reads, for use later ({@link ReadAhead}); null when no replica can (the caller then reads the
      * chunk when it needs it). One try, no retries: it only saves time.
      */
-    public ReadAhead readAhead(int chainId, ChunkId chunk, int length, byte[] into) {
+    public ReadAhead readAhead(int chainId, ChunkId chunk, int length) {
         try {
             RoutingInfo r = mgmtd.routing();
             List<ChainTarget> replicas = new ArrayList<>(r.chain(chainId).readTargets());
@@ -181,7 +181,7 @@ public final class StorageClient {
             for (ChainTarget t : replicas) {
                 StorageApi api = api(r, t.nodeId());
                 if (api.readsLocally()) {
-                    return api.readAhead(t.targetId(), chunk, length, into);
+                    return api.readAhead(t.targetId(), chunk, length);
                 }
             }
         } catch (RuntimeException e) {

@@ -28,9 +28,6 @@ import java.nio.file.StandardOpenOption;
 final class ChunkFiles {
     /** {@code com.sun.nio.file.ExtendedOpenOption.DIRECT} (jdk.unsupported), looked up so the build keeps -Werror. */
     static final OpenOption DIRECT = directOption();
-    /** Pooled aligned buffers hold a default chunk (1 MiB) and the blocks around a read of one. */
-    private static final int POOLED_BYTES = (1 << 20) + (128 << 10);
-    private final java.util.concurrent.ArrayBlockingQueue<MemorySegment> pool = new java.util.concurrent.ArrayBlockingQueue<>(8);
     private final boolean direct;
     private final int alignment;
 
@@ -156,20 +153,20 @@ final class ChunkFiles {
     }
 
     /**
-     * An aligned buffer of at least {@code bytes}: a pooled one when it fits {@link #POOLED_BYTES},
-     * so the steady data path allocates no native memory. Give it back with {@link #giveBack}.
+     * An aligned buffer of at least {@code bytes}: one of the process's pooled buffers
+     * ({@link BufferPool}) when it fits, so the steady data path allocates no native memory. Give
+     * it back with {@link #giveBack}.
      */
     MemorySegment borrow(int bytes) {
-        if (bytes <= POOLED_BYTES) {
-            MemorySegment pooled = pool.poll();
-            return pooled != null ? pooled : Arena.ofAuto().allocate(POOLED_BYTES, Math.max(alignment, 4096));
+        if (bytes <= BufferPool.BUFFER_BYTES && BufferPool.MAX_ALIGNMENT % alignment == 0) {
+            return BufferPool.SHARED.take();
         }
         return Arena.ofAuto().allocate(bytes, alignment);
     }
 
     void giveBack(MemorySegment segment) {
-        if (segment.byteSize() == POOLED_BYTES) {
-            pool.offer(segment); // dropped when the pool is full
+        if (segment.byteSize() == BufferPool.BUFFER_BYTES) {
+            BufferPool.SHARED.giveBack(segment);
         }
     }
 

@@ -94,10 +94,10 @@ final class LocalReads {
     }
 
     /**
-     * Reads committed [0, length) of a chunk into {@code into} now, for use later while its lease
-     * holds ({@link ReadAhead}); null when this cannot (the caller reads when it needs the bytes).
+     * Reads committed [0, length) of a chunk now, into a pooled buffer, for use later while its
+     * lease holds ({@link ReadAhead}); null when this cannot (the caller reads when it needs the bytes).
      */
-    ReadAhead readAhead(long targetId, ChunkId chunk, int length, byte[] into) {
+    ReadAhead readAhead(long targetId, ChunkId chunk, int length) {
         if (disabled) {
             return null;
         }
@@ -106,13 +106,21 @@ final class LocalReads {
         if (o == null && (o = lease(key)) == null) {
             return null;
         }
+        ChunkFiles files = o.files();
+        MemorySegment buffer = files.borrow(room(o, length));
         try {
-            int n = read(o, chunk, 0, length, into, 0);
-            if (n >= 0) {
-                return new ReadAhead(into, n, o::holds);
+            int n = readVerified(o, chunk, 0, length, buffer);
+            if (n >= 0 && o.holds()) {
+                ReadAhead ahead = new ReadAhead(buffer, n, o::holds, files::giveBack);
+                buffer = null;
+                return ahead;
             }
         } catch (StorageException | IOException e) { // a corrupt block, a file closed by the sweeper
             // the read when the bytes are needed goes the usual way
+        } finally {
+            if (buffer != null) {
+                files.giveBack(buffer);
+            }
         }
         close(key, o);
         return null;
@@ -160,22 +168,34 @@ final class LocalReads {
 
     /** The read through {@code o}, or -1 when its lease no longer holds (before or after). */
     private static int read(Open o, ChunkId chunk, int offset, int length, byte[] dst, int dstOffset) throws IOException {
-        if (!o.holds()) {
-            return -1;
-        }
-        LocalLease l = o.lease();
         ChunkFiles files = o.files();
-        int room = files.span(length) + 2 * Math.max(ChunkMeta.BLOCK_BYTES, l.alignment());
-        MemorySegment buffer = files.borrow(room);
+        MemorySegment buffer = files.borrow(room(o, length));
         try {
-            int n = ChunkEngine.readVerified(files, chunk, l.version(), l.length(), l.crcs(), offset, length,
-                    capacity -> buffer.asSlice(0, capacity).asByteBuffer(),
-                    (from, len, buf) -> files.read(o.channel(), from, len, buf));
+            int n = readVerified(o, chunk, offset, length, buffer);
+            if (n < 0) {
+                return -1;
+            }
             MemorySegment.copy(buffer, ValueLayout.JAVA_BYTE, 0, dst, dstOffset, n);
             return o.holds() ? n : -1;
         } finally {
             files.giveBack(buffer);
         }
+    }
+
+    /** The buffer a read of {@code length} bytes through {@code o} needs: its aligned span and a block either side. */
+    private static int room(Open o, int length) {
+        return o.files().span(length) + 2 * Math.max(ChunkMeta.BLOCK_BYTES, o.lease().alignment());
+    }
+
+    /** Reads and verifies the blocks of [offset, offset + length) into {@code buffer}, the range first; -1 when the lease does not hold. */
+    private static int readVerified(Open o, ChunkId chunk, int offset, int length, MemorySegment buffer) throws IOException {
+        if (!o.holds()) {
+            return -1;
+        }
+        LocalLease l = o.lease();
+        return ChunkEngine.readVerified(o.files(), chunk, l.version(), l.length(), l.crcs(), offset, length,
+                capacity -> buffer.asSlice(0, capacity).asByteBuffer(),
+                (from, len, buf) -> o.files().read(o.channel(), from, len, buf));
     }
 
     private Open lease(Key key) {

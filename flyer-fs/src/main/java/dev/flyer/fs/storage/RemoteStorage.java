@@ -176,8 +176,8 @@ final class RemoteStorage implements StorageApi {
     }
 
     @Override
-    public ReadAhead readAhead(long targetId, ChunkId c, int length, byte[] into) {
-        return readsLocally() ? local.readAhead(targetId, c, length, into) : null;
+    public ReadAhead readAhead(long targetId, ChunkId c, int length) {
+        return readsLocally() ? local.readAhead(targetId, c, length) : null;
     }
 
     @Override

@@ -25,11 +25,11 @@ public interface StorageApi {
     }
 
     /**
-     * Reads committed [0, length) of a chunk into {@code into} now, for use while it stays
-     * unchanged ({@link ReadAhead}); null where this node cannot (only same-host local reads can
+     * Reads committed [0, length) of a chunk now, for use while it stays unchanged
+     * ({@link ReadAhead}: the caller releases it); null where this node cannot (only same-host local reads can
      * tell cheaply that a chunk is unchanged).
      */
-    default ReadAhead readAhead(long targetId, ChunkId chunk, int length, byte[] into) {
+    default ReadAhead readAhead(long targetId, ChunkId chunk, int length) {
         return null;
     }
 

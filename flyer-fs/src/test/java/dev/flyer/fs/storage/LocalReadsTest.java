@@ -226,4 +226,26 @@ class LocalReadsTest {
             }
         }
     }
+
+    @Test
+    void readAheadBuffersGoBackToThePoolWhenSkippedUsedOrClosed() throws Exception {
+        try (LocalCluster c = cluster(dir, 2, 2); FsClient client = c.client(DEADLINE)) {
+            byte[] data = random(6, 8 << 20);
+            client.writeFile("/p", data);
+            readLocally(client, "/p");
+            int before = BufferPool.SHARED.inUse();
+            byte[] got = new byte[1 << 20];
+            try (FsFile f = client.open("/p", false)) {
+                f.read(0, got, 0, got.length);
+                f.read(1 << 20, got, 0, got.length); // chunks 2 and 3 ahead
+                f.read(5 << 20, got, 0, got.length); // skips them
+                f.read(6 << 20, got, 0, got.length); // chunk 7 ahead, left at close
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (BufferPool.SHARED.inUse() != before && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(BufferPool.SHARED.inUse()).as("pooled buffers still out").isEqualTo(before);
+        }
+    }
 }
