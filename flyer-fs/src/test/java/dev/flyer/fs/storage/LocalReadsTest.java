@@ -45,6 +45,14 @@ class LocalReadsTest {
         return b;
     }
 
+    /** Writes {@code size} seeded random bytes to {@code path} and waits until the client reads them from its files. */
+    static byte[] writeReadLocally(FsClient client, String path, int seed, int size) throws InterruptedException {
+        byte[] data = random(seed, size);
+        client.writeFile(path, data);
+        readLocally(client, path);
+        return data;
+    }
+
     /** Reads until one is served locally (the nodes renew their boards on their first heartbeat). */
     static byte[] readLocally(FsClient client, String path) throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -85,9 +93,7 @@ class LocalReadsTest {
     @Test
     void aCorruptBlockIsReadAroundAndReportedToItsNode() throws Exception {
         try (LocalCluster c = cluster(dir, 2, 2); FsClient client = c.client(DEADLINE)) {
-            byte[] data = random(3, 1 << 20);
-            client.writeFile("/f", data);
-            readLocally(client, "/f");
+            byte[] data = writeReadLocally(client, "/f", 3, 1 << 20);
             ChainTarget victim = client.routing().chain(1).targets().get(1);
             StorageNode node = c.storage(victim.nodeId()).node();
             ChunkEngine e = node.targets().get(victim.targetId());
@@ -186,9 +192,7 @@ class LocalReadsTest {
     @Test
     void aSequentialReaderReadsTheNextChunkAheadAndUsesIt() throws Exception {
         try (LocalCluster c = cluster(dir, 2, 2); FsClient client = c.client(DEADLINE)) {
-            byte[] data = random(3, (6 << 20) - 1000);
-            client.writeFile("/s", data);
-            readLocally(client, "/s");
+            byte[] data = writeReadLocally(client, "/s", 3, (6 << 20) - 1000);
             long before = StorageService.readAheadsUsed();
             byte[] got = new byte[data.length];
             try (FsFile f = client.open("/s", false)) {
@@ -205,9 +209,7 @@ class LocalReadsTest {
     @Test
     void aChunkOverwrittenAfterItWasReadAheadIsReadAgain() throws Exception {
         try (LocalCluster c = cluster(dir, 2, 2); FsClient client = c.client(DEADLINE)) {
-            byte[] data = random(4, 4 << 20);
-            client.writeFile("/o", data);
-            readLocally(client, "/o");
+            byte[] data = writeReadLocally(client, "/o", 4, 4 << 20);
             byte[] got = new byte[1 << 20];
             try (FsFile reader = client.open("/o", false)) {
                 reader.read(0, got, 0, got.length);
@@ -230,9 +232,7 @@ class LocalReadsTest {
     @Test
     void readAheadBuffersGoBackToThePoolWhenSkippedUsedOrClosed() throws Exception {
         try (LocalCluster c = cluster(dir, 2, 2); FsClient client = c.client(DEADLINE)) {
-            byte[] data = random(6, 8 << 20);
-            client.writeFile("/p", data);
-            readLocally(client, "/p");
+            byte[] data = writeReadLocally(client, "/p", 6, 8 << 20);
             int before = BufferPool.SHARED.inUse();
             byte[] got = new byte[1 << 20];
             try (FsFile f = client.open("/p", false)) {
