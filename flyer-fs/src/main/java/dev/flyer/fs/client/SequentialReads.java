@@ -21,9 +21,11 @@ import java.util.function.LongSupplier;
  * rate (the bench's read row in turns, with 8 threads). With two chunks ahead each flyer turn of that row read
  * 2.98-3.08 GB/s, against 2.03-2.36 without (raw: 4.0-4.9); one chunk ahead did not help (the
  * reader waited for it at once); four read no faster than two. Keeping the bytes in the pooled
- * huge-page buffer they were read into, instead of copying them to an array to wait, took the
- * row from 0.81-0.92 of raw (three 8 s runs in turns, 3.4-3.7 GB/s) to 0.93-0.94 (4.1-4.3 GB/s):
- * perf had put a third of the machine in copy and CRC32C stubs. A reader whose read-ahead came
+ * huge-page buffer they were read into, instead of copying them to an array to wait, took 8
+ * readers from 0.81-0.92 of raw (three 8 s runs in turns, 3.4-3.7 GB/s) to 0.93-0.94 (4.1-4.3
+ * GB/s): perf had put a third of the machine in copy and CRC32C stubs. With the bench's 4 readers
+ * the row is 0.78-0.92: there a plain O_DIRECT loop over the same chunk files is itself only
+ * 0.6-0.8 of raw (see {@code ChunkFiles}). A reader whose read-ahead came
  * back empty (another host, no replica it can read locally) stops reading ahead.
  *
  * <p>Implementation notes: a window of at most {@link #WINDOW} chunks ahead, in index order; a

@@ -24,6 +24,13 @@ import java.nio.file.StandardOpenOption;
  * the file is its end. A caller's buffer that is not aligned direct memory gets the bytes through
  * an aligned bounce buffer. Where the file system refuses O_DIRECT (tmpfs) or
  * {@code -Dflyer.fs.directIo=false}, plain buffered I/O does the same with alignment 1.
+ *
+ * <p>Measured cost of a file per chunk version: on this project's VM disk, 4 threads reading 1 MiB
+ * with O_DIRECT from 256 chunk files ran at 4.4-5.0 GB/s where the same loop over four 64 MiB
+ * files ran at 5.4-7.5 (0.6-0.8), even for 256 files just written in order by one thread (ext4
+ * leaves ~20 MiB between them); random offsets inside the big files ran as fast as sequential
+ * ones (probe {@code ChunkQd}, not committed). So what the disk rewards is chunks lying together,
+ * as 3FS's chunk engine keeps them (chunks allocated inside large files), not the read order.
  */
 final class ChunkFiles {
     /** {@code com.sun.nio.file.ExtendedOpenOption.DIRECT} (jdk.unsupported), looked up so the build keeps -Werror. */
