@@ -242,10 +242,11 @@ class LocalReadsTest {
                 f.read(6 << 20, got, 0, got.length); // chunk 7 ahead, left at close
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (BufferPool.SHARED.inUse() != before && System.nanoTime() < deadline) {
+            while (BufferPool.SHARED.inUse() > before && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
-            assertThat(BufferPool.SHARED.inUse()).as("pooled buffers still out").isEqualTo(before);
+            // at most as many out as before: the nodes' own reads and writes share the pool
+            assertThat(BufferPool.SHARED.inUse()).as("pooled buffers still out").isLessThanOrEqualTo(before);
         }
     }
 }
