@@ -34,8 +34,9 @@ import org.rocksdb.WriteOptions;
  *
  * <p>Closing races with requests still being served (a server shutting down while its RPC threads
  * run): RocksDB's native handles must not be touched once closed (that is a SIGSEGV, not an
- * exception). So every native call holds the read side of {@link #lifecycle} and checks
- * {@link #closed}; {@link #close} takes the write side. A call after close throws a
+ * exception). So every native call holds a read lock of {@link #lifecycle} (a
+ * {@code StampedLock}: no call nests another) and checks {@link #closed}; {@link #close} takes
+ * its write lock. A call after close throws a
  * {@link KvException} that says so; views released after close have nothing left to release.
  */
 public final class RocksKvEngine implements KvEngine {
@@ -50,7 +51,7 @@ public final class RocksKvEngine implements KvEngine {
     private final WriteOptions writeOptions;
     private final KvFaults faults = new KvFaults();
     private final CommitSequencer sequencer;
-    private final java.util.concurrent.locks.ReentrantReadWriteLock lifecycle = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private final java.util.concurrent.locks.StampedLock lifecycle = new java.util.concurrent.locks.StampedLock();
     private boolean closed;
 
     /** Opens (creating if needed) a store in {@code dir}; commits are fsync'd. */
@@ -96,7 +97,7 @@ public final class RocksKvEngine implements KvEngine {
 
     @Override
     public void close() {
-        lifecycle.writeLock().lock();
+        long stamp = lifecycle.writeLock();
         try {
             if (closed) {
                 return;
@@ -106,7 +107,7 @@ public final class RocksKvEngine implements KvEngine {
             writeOptions.close();
             options.close();
         } finally {
-            lifecycle.writeLock().unlock();
+            lifecycle.unlockWrite(stamp);
         }
     }
 
@@ -117,7 +118,7 @@ public final class RocksKvEngine implements KvEngine {
 
     /** Runs {@code call} while the store is open; {@code what} names it in the exception otherwise. */
     private <T> T open(String what, Native<T> call) {
-        lifecycle.readLock().lock();
+        long stamp = lifecycle.readLock();
         try {
             if (closed) {
                 throw new KvException("RocksDB " + what + " after the store was closed", false);
@@ -126,7 +127,7 @@ public final class RocksKvEngine implements KvEngine {
         } catch (RocksDBException e) {
             throw new KvException("RocksDB " + what + " failed: " + e.getMessage(), e);
         } finally {
-            lifecycle.readLock().unlock();
+            lifecycle.unlockRead(stamp);
         }
     }
 
@@ -204,7 +205,7 @@ public final class RocksKvEngine implements KvEngine {
                 return;
             }
             released = true;
-            lifecycle.readLock().lock();
+            long stamp = lifecycle.readLock();
             try {
                 if (!closed) { // a closed store freed its snapshots and iterators with itself
                     iterators.forEach(RocksIterator::close);
@@ -212,7 +213,7 @@ public final class RocksKvEngine implements KvEngine {
                 }
                 readOptions.close();
             } finally {
-                lifecycle.readLock().unlock();
+                lifecycle.unlockRead(stamp);
             }
         }
     }
