@@ -103,7 +103,7 @@ public final class FsFile implements AutoCloseable {
 
     /**
      * Reads up to {@code length} bytes at {@code position}; returns how many (fewer at the end of
-     * the file). A read that continues the previous one to a chunk's end reads the next chunk ahead
+     * the file). A read that continues the previous one to a chunk's end reads the next chunks ahead
      * ({@link SequentialReads}; {@code -Dflyer.fs.readAhead=false} turns it off).
      */
     public int read(long position, byte[] dst, int offset, int length) {

@@ -54,11 +54,12 @@ final class BufferPool {
         return inUse.get();
     }
 
-    /** Takes back a buffer {@link #take} gave (one of another size is left to its arena). */
+    /** Takes back a buffer {@link #take} gave; one of another size is not the pool's and is left to its arena. */
     void giveBack(MemorySegment buffer) {
-        inUse.decrementAndGet();
-        if (buffer.byteSize() == BUFFER_BYTES) {
-            free.offer(buffer); // dropped when the pool is full: one the pool did not carve
+        if (buffer.byteSize() != BUFFER_BYTES) {
+            return;
         }
+        inUse.decrementAndGet();
+        free.offer(buffer); // dropped when the pool is full: one the pool did not carve
     }
 }

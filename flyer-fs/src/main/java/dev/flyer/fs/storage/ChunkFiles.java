@@ -172,9 +172,7 @@ final class ChunkFiles {
     }
 
     void giveBack(MemorySegment segment) {
-        if (segment.byteSize() == BufferPool.BUFFER_BYTES) {
-            BufferPool.SHARED.giveBack(segment);
-        }
+        BufferPool.SHARED.giveBack(segment);
     }
 
     private int readAligned(FileChannel ch, long from, int length, ByteBuffer buf) throws IOException {
