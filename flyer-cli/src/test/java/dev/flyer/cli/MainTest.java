@@ -264,9 +264,11 @@ class MainTest {
             assertThat(run("fs", "rm", "/a", "--dir", d).err()).contains("EISDIR");
             assertThat(run("fs", "rm", "-r", "/a", "--dir", d).status()).isZero();
             assertThat(run("fs", "ls", "/", "--dir", d).out()).isEmpty();
-        } finally {
-            Result down = run("fs", "down", "--dir", d);
-            assertThat(down.out()).contains("stopped 6 processes");
+        } catch (AssertionError | RuntimeException e) { // up stops what it started when it fails; down must not hide why
+            run("fs", "down", "--dir", d);
+            throw e;
         }
+        Result down = run("fs", "down", "--dir", d);
+        assertThat(down.out()).as(down.err()).contains("stopped 6 processes");
     }
 }

@@ -76,50 +76,55 @@ public final class ProcessCluster {
         Files.createDirectories(dir.resolve("conf"));
         Files.createDirectories(dir.resolve("logs"));
         List<Member> members = new ArrayList<>();
-        int kvPort = freePort();
-        List<String> mgmtd = List.of("127.0.0.1:" + freePort(), "127.0.0.1:" + freePort());
-        String kv = "127.0.0.1:" + kvPort;
-        String kvDir = dir.resolve("kv").toString();
-        if (kvProcess) {
-            progress.accept("kv service");
-            members.add(start(dir, new NodeConfig("kv", 1, "127.0.0.1", kvPort, kvDir, null, null, null,
-                    heartbeatMs, failureMs, 0, false)));
-        } else { // the managers elect through the KV, so its holder starts first; it waits for them itself
-            progress.accept("metadata server (holding the kv)");
-            members.add(start(dir, new NodeConfig("meta", 1, "127.0.0.1", kvPort, kvDir, null, null, mgmtd,
-                    heartbeatMs, failureMs, failureMs, false)));
-        }
-        for (int i = 0; i < mgmtd.size(); i++) {
-            progress.accept("cluster manager " + (i + 1));
-            int port = Integer.parseInt(mgmtd.get(i).substring(mgmtd.get(i).indexOf(':') + 1));
-            members.add(start(dir, new NodeConfig("mgmtd", i + 1, "127.0.0.1", port, null, null, kv, mgmtd,
-                    heartbeatMs, failureMs, 0, false)));
-        }
-        MgmtdClient client = new MgmtdClient(mgmtd, TimeUnit.SECONDS.toNanos(5), TimeUnit.SECONDS.toNanos(60));
-        List<NodeConfig> rest = new ArrayList<>();
-        for (int n = 1; n <= nodes; n++) {
-            List<String> targets = new ArrayList<>();
-            for (int t = 0; t < targetsPerNode; t++) {
-                targets.add(dir.resolve("storage").resolve("node-" + n).resolve("target-" + t).toString());
+        try {
+            int kvPort = freePort();
+            List<String> mgmtd = List.of("127.0.0.1:" + freePort(), "127.0.0.1:" + freePort());
+            String kv = "127.0.0.1:" + kvPort;
+            String kvDir = dir.resolve("kv").toString();
+            if (kvProcess) {
+                progress.accept("kv service");
+                members.add(start(dir, new NodeConfig("kv", 1, "127.0.0.1", kvPort, kvDir, null, null, null,
+                        heartbeatMs, failureMs, 0, false)));
+            } else { // the managers elect through the KV, so its holder starts first; it waits for them itself
+                progress.accept("metadata server (holding the kv)");
+                members.add(start(dir, new NodeConfig("meta", 1, "127.0.0.1", kvPort, kvDir, null, null, mgmtd,
+                        heartbeatMs, failureMs, failureMs, false)));
             }
-            rest.add(new NodeConfig("storage", n, "127.0.0.1", 0, null, targets, null, mgmtd, heartbeatMs, failureMs, 0, false));
-        }
-        if (kvProcess) {
-            rest.add(new NodeConfig("meta", 1, "127.0.0.1", 0, null, null, kv, mgmtd, heartbeatMs, failureMs, failureMs, false));
-        }
-        progress.accept(nodes + " storage nodes" + (kvProcess ? " and the metadata server" : ""));
-        members.addAll(startAll(dir, rest));
-        client.initChains(nodes, targetsPerNode, replicas); // after the nodes run, so none starts out as failed
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (client.refresh().nodeAddresses().size() < nodes || client.routing().metaAddresses().isEmpty()) {
-            if (System.nanoTime() > end) {
-                throw new IllegalStateException("cluster did not register all services within 60 s; see " + dir.resolve("logs"));
+            for (int i = 0; i < mgmtd.size(); i++) {
+                progress.accept("cluster manager " + (i + 1));
+                int port = Integer.parseInt(mgmtd.get(i).substring(mgmtd.get(i).indexOf(':') + 1));
+                members.add(start(dir, new NodeConfig("mgmtd", i + 1, "127.0.0.1", port, null, null, kv, mgmtd,
+                        heartbeatMs, failureMs, 0, false)));
             }
-            sleepMs(20);
+            MgmtdClient client = new MgmtdClient(mgmtd, TimeUnit.SECONDS.toNanos(5), TimeUnit.SECONDS.toNanos(60));
+            List<NodeConfig> rest = new ArrayList<>();
+            for (int n = 1; n <= nodes; n++) {
+                List<String> targets = new ArrayList<>();
+                for (int t = 0; t < targetsPerNode; t++) {
+                    targets.add(dir.resolve("storage").resolve("node-" + n).resolve("target-" + t).toString());
+                }
+                rest.add(new NodeConfig("storage", n, "127.0.0.1", 0, null, targets, null, mgmtd, heartbeatMs, failureMs, 0, false));
+            }
+            if (kvProcess) {
+                rest.add(new NodeConfig("meta", 1, "127.0.0.1", 0, null, null, kv, mgmtd, heartbeatMs, failureMs, failureMs, false));
+            }
+            progress.accept(nodes + " storage nodes" + (kvProcess ? " and the metadata server" : ""));
+            members.addAll(startAll(dir, rest));
+            client.initChains(nodes, targetsPerNode, replicas); // after the nodes run, so none starts out as failed
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (client.refresh().nodeAddresses().size() < nodes || client.routing().metaAddresses().isEmpty()) {
+                if (System.nanoTime() > end) {
+                    throw new IllegalStateException("cluster did not register all services within 60 s; see " + dir.resolve("logs"));
+                }
+                sleepMs(20);
+            }
+            Manifest m = new Manifest(String.join(",", mgmtd), members);
+            write(dir, m);
+            return m;
+        } catch (IOException | RuntimeException e) { // a half-started cluster has no manifest, so down could not stop it
+            stopAll(members);
+            throw e;
         }
-        Manifest m = new Manifest(String.join(",", mgmtd), members);
-        write(dir, m);
-        return m;
     }
 
     /** Starts several processes at once (JVM start-up dominates) and waits for all of them. */
@@ -130,8 +135,17 @@ public final class ProcessCluster {
                 fs.add(ex.submit(() -> start(dir, c)));
             }
             List<Member> out = new ArrayList<>();
+            java.util.concurrent.ExecutionException failed = null;
             for (var f : fs) {
-                out.add(f.get());
+                try {
+                    out.add(f.get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    failed = failed == null ? e : failed;
+                }
+            }
+            if (failed != null) { // the ones that did start would outlive a failed start-up
+                stopAll(out);
+                throw failed;
             }
             return out;
         } catch (java.util.concurrent.ExecutionException e) {
@@ -199,15 +213,22 @@ public final class ProcessCluster {
     /** Stops every process of the cluster at DIR and removes cluster.json; returns how many were running. */
     public static int down(Path dir) throws IOException {
         Manifest m = read(dir);
+        int stopped = stopAll(m.processes());
+        Files.delete(manifestPath(dir));
+        return stopped;
+    }
+
+    /** Stops the processes (TERM, then KILL after 10 s) and returns how many were running. */
+    private static int stopAll(List<Member> processes) {
         int stopped = 0;
-        for (Member p : m.processes()) {
+        for (Member p : processes) {
             var h = ProcessHandle.of(p.pid());
             if (h.isPresent() && h.get().isAlive()) {
                 h.get().destroy();
                 stopped++;
             }
         }
-        for (Member p : m.processes()) {
+        for (Member p : processes) {
             ProcessHandle.of(p.pid()).ifPresent(h -> {
                 try {
                     h.onExit().get(10, TimeUnit.SECONDS);
@@ -216,7 +237,6 @@ public final class ProcessCluster {
                 }
             });
         }
-        Files.delete(manifestPath(dir));
         return stopped;
     }
 

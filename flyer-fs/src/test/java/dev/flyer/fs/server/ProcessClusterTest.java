@@ -89,6 +89,15 @@ class ProcessClusterTest {
     }
 
     @Test
+    void aStartUpThatFailsStopsWhatItStarted() throws Exception {
+        java.nio.file.Files.createDirectories(dir.resolve("storage"));
+        java.nio.file.Files.writeString(dir.resolve("storage").resolve("node-2"), "a file where node 2's targets go");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProcessCluster.up(dir, 2, 1, 2, 100, 1000, s -> { }))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("storage-2 did not start");
+        assertThat(ProcessCluster.manifestPath(dir)).doesNotExist(); // and @AfterEach finds no process left running
+    }
+
+    @Test
     void killedStorageNodeDuringALargeWriteThenItsReturnAndResync() throws Exception {
         ProcessCluster.Manifest m = ProcessCluster.up(dir, 3, 1, 3, 100, 1000, s -> { });
         try (FsClient c = FsClient.connect(m.mgmtd(), DEADLINE)) {
