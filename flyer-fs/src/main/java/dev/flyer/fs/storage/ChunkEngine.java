@@ -2,19 +2,13 @@ package dev.flyer.fs.storage;
 
 import dev.flyer.fs.storage.StorageException.Code;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 import org.rocksdb.Options;
 import org.rocksdb.RocksDB;
@@ -24,19 +18,22 @@ import org.rocksdb.WriteOptions;
 
 /**
  * One storage target's chunk store (3FS's chunk engine, docs/design_notes.md "Chunks and the
- * metadata"): copy-on-write chunk versions in data files, metadata in RocksDB, an in-memory cache.
+ * metadata"): copy-on-write chunk versions in slots of large pack files, metadata in RocksDB, an
+ * in-memory cache.
  *
  * <pre>
- *   DIR/meta/              RocksDB: ChunkId(16 B) -> ChunkMeta (versions, lengths, block CRC32Cs)
- *   DIR/data/INODE/IDX.VER one file per stored version of a chunk (committed and pending)
+ *   DIR/meta/                  RocksDB: ChunkId(16 B) -> ChunkMeta (versions, lengths, block CRC32Cs)
+ *                                                        + committed slot (8 B) + pending slot (8 B)
+ *   DIR/data/SLOTBYTES/N.pack  the versions' bytes, a slot each ({@link ChunkSlots})
  * </pre>
  *
- * <p>Invariants: a version's file is complete before the metadata naming it is committed (data
- * first, then one RocksDB write); a file is deleted only after metadata stops naming it. So a
- * kill -9 between the two leaves the old version readable and an orphan file, which {@link #open}
- * removes; a reader that resolved the old version keeps reading its file (never a mix). Per-chunk
- * operations are serialized by striped locks. Simplification of 3FS's allocator: one file per
- * version instead of physical blocks in shared files (the page cache does the rest on one box).
+ * <p>Invariants: a version is written into a free slot before the metadata naming it is committed
+ * (data first, then one RocksDB write), and a slot is freed only after the metadata stops naming
+ * it. So a kill -9 between the two leaves the old version readable, and the new slot, named by no
+ * metadata, is free again when {@link #open} rebuilds the slot maps. A version is never written in
+ * place: a reader that resolved the old version reads its slot, and if the slot was reused under
+ * it, the block checksums fail and the read starts again from the new metadata (never a mix).
+ * Per-chunk operations are serialized by striped locks.
  */
 public final class ChunkEngine implements AutoCloseable {
     static {
@@ -49,17 +46,47 @@ public final class ChunkEngine implements AutoCloseable {
     private final WriteOptions writeOptions;
     private final boolean fsync;
     private final ChunkFiles files;
-    private final ConcurrentSkipListMap<ChunkId, ChunkMeta> cache = new ConcurrentSkipListMap<>();
+    private final ChunkSlots slots;
+    private final ConcurrentSkipListMap<ChunkId, Stored> cache = new ConcurrentSkipListMap<>();
     private volatile java.util.function.Consumer<ChunkId> changes = id -> { };
     private final ReentrantLock[] stripes = new ReentrantLock[256];
-    private final java.util.concurrent.ExecutorService reaper = java.util.concurrent.Executors.newSingleThreadExecutor(
-            Thread.ofPlatform().daemon().name("chunk-reaper").factory());
 
-    private ChunkEngine(Path dir, boolean fsync, boolean directIo) throws IOException, RocksDBException {
+    /**
+     * A chunk's metadata and the slots of its versions (0: none). {@code pendingStored} is false
+     * while a pending version marked by {@link #markPending} is still being written; its
+     * {@code pendingSlot} is then the earlier pending attempt's, which the write replaces.
+     */
+    private record Stored(ChunkMeta meta, long committedSlot, long pendingSlot, boolean pendingStored) {
+        byte[] encode() {
+            byte[] m = meta.encode();
+            return ByteBuffer.allocate(m.length + 16).put(m).putLong(committedSlot).putLong(pendingSlot).array();
+        }
+
+        static Stored decode(ChunkId id, byte[] value, Path dir) throws IOException {
+            ChunkMeta m = null;
+            try {
+                m = ChunkMeta.decode(id, value);
+            } catch (RuntimeException tooShort) {
+                // reported below
+            }
+            if (m == null || m.encode().length != value.length - 16) {
+                throw new IOException(dir + " holds chunk metadata of another layout (chunk " + id
+                        + "); it was written by an older Flyer, which kept a file per version: move it away");
+            }
+            ByteBuffer slots = ByteBuffer.wrap(value, value.length - 16, 16);
+            return new Stored(m, slots.getLong(), slots.getLong(), true);
+        }
+    }
+
+    /** Where a version's bytes start: a pack file and a byte offset in it. */
+    public record Location(Path file, long offset) {}
+
+    private ChunkEngine(Path dir, boolean fsync, boolean directIo, long slotReuseDelayNs) throws IOException, RocksDBException {
         this.dir = dir;
         this.fsync = fsync;
         Files.createDirectories(dir.resolve("data"));
         this.files = ChunkFiles.in(dir.resolve("data"), directIo);
+        this.slots = new ChunkSlots(dir.resolve("data"), files, slotReuseDelayNs);
         options = new Options().setCreateIfMissing(true);
         metaDb = RocksDB.open(options, dir.resolve("meta").toString());
         writeOptions = new WriteOptions().setSync(fsync);
@@ -69,10 +96,16 @@ public final class ChunkEngine implements AutoCloseable {
         try (RocksIterator it = metaDb.newIterator()) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
                 ChunkId id = ChunkId.decode(it.key());
-                cache.put(id, ChunkMeta.decode(id, it.value()));
+                Stored s = Stored.decode(id, it.value(), dir);
+                cache.put(id, s);
+                slots.markUsed(s.committedSlot());
+                slots.markUsed(s.pendingSlot());
             }
+        } catch (IOException | RuntimeException e) {
+            metaDb.close();
+            throw e;
         }
-        removeOrphans();
+        slots.removeStrays();
     }
 
     /**
@@ -86,8 +119,13 @@ public final class ChunkEngine implements AutoCloseable {
 
     /** As {@link #open(Path, boolean)}, with direct I/O tried or not. */
     public static ChunkEngine open(Path dir, boolean fsync, boolean directIo) {
+        return open(dir, fsync, directIo, ChunkSlots.REUSE_DELAY_NS);
+    }
+
+    /** As {@link #open(Path, boolean, boolean)}, with freed slots reused after {@code slotReuseDelayNs} (tests race reuse). */
+    static ChunkEngine open(Path dir, boolean fsync, boolean directIo, long slotReuseDelayNs) {
         try {
-            return new ChunkEngine(dir, fsync, directIo);
+            return new ChunkEngine(dir, fsync, directIo, slotReuseDelayNs);
         } catch (IOException | RocksDBException e) {
             throw new StorageException(Code.IO_ERROR, "cannot open chunk engine at " + dir + ": " + e.getMessage());
         }
@@ -112,27 +150,41 @@ public final class ChunkEngine implements AutoCloseable {
 
     /** The replica's metadata, or null when it holds no such chunk. */
     public ChunkMeta meta(ChunkId id) {
-        return cache.get(id);
+        Stored s = cache.get(id);
+        return s == null ? null : s.meta();
     }
 
     /** All chunk metadata, ascending by id (the dump-chunkmeta of a re-sync). */
     public List<ChunkMeta> metas() {
-        return new ArrayList<>(cache.values());
+        return cache.values().stream().map(Stored::meta).toList();
     }
 
     /** The chunks of one file, ascending by index. */
     public List<ChunkMeta> metasOf(long inode) {
-        return new ArrayList<>(cache.subMap(new ChunkId(inode, 0), true, new ChunkId(inode, -1L), true).values());
+        return cache.subMap(new ChunkId(inode, 0), true, new ChunkId(inode, -1L), true).values().stream()
+                .map(Stored::meta).toList();
     }
 
     /** Bytes of committed data stored. */
     public long usedBytes() {
-        return cache.values().stream().mapToLong(ChunkMeta::committedLength).sum();
+        return cache.values().stream().mapToLong(s -> s.meta().committedLength()).sum();
     }
 
-    /** The file holding {@code version} of a chunk (tests corrupt it). */
-    public Path dataFile(ChunkId id, long version) {
-        return dir.resolve("data").resolve(Long.toHexString(id.inode())).resolve(id.index() + "." + version);
+    /**
+     * Where committed {@code version} of a chunk lies (a client's local reads, and tests that corrupt
+     * it); {@code NO_SUCH_CHUNK} when that is not the committed version now.
+     */
+    public Location location(ChunkId id, long version) {
+        Stored s = cache.get(id);
+        if (s == null || s.meta().committedVersion() != version || s.committedSlot() == 0) {
+            throw new StorageException(Code.NO_SUCH_CHUNK, "chunk " + id + " has no committed v" + version);
+        }
+        return slots.location(s.committedSlot());
+    }
+
+    /** Slots holding a version (tests: what was replaced or removed is freed). */
+    long slotsInUse() {
+        return slots.inUse();
     }
 
     /**
@@ -155,23 +207,29 @@ public final class ChunkEngine implements AutoCloseable {
      */
     public int readInto(ChunkId id, int offset, int length, boolean relaxed, java.util.function.IntFunction<ByteBuffer> buffer) {
         for (int attempt = 0; ; attempt++) {
-            ChunkMeta m = cache.get(id);
-            if (m == null) {
+            Stored s = cache.get(id);
+            if (s == null) {
                 throw new StorageException(Code.NO_SUCH_CHUNK, "chunk " + id + " does not exist");
             }
+            ChunkMeta m = s.meta();
             if (m.hasPending() && !relaxed) {
                 throw new StorageException(Code.NOT_COMMITTED, "chunk " + id + " has pending version " + m.pendingVersion());
             }
             boolean pending = m.hasPending() && relaxed;
+            if (pending && !s.pendingStored()) {
+                throw new StorageException(Code.NOT_COMMITTED, "chunk " + id + "'s pending version " + m.pendingVersion()
+                        + " is being written");
+            }
             long version = pending ? m.pendingVersion() : m.committedVersion();
             int chunkLength = pending ? m.pendingLength() : m.committedLength();
             int[] crcs = pending ? m.pendingCrcs() : m.committedCrcs();
+            long slot = pending ? s.pendingSlot() : s.committedSlot();
             try {
                 return readVerified(files, id, version, chunkLength, crcs, offset, length, buffer,
-                        (from, n, buf) -> files.read(dataFile(id, version), from, n, buf));
-            } catch (NoSuchFileException e) {
-                if (attempt > 3) { // replaced and deleted under us three times: give up loudly
-                    throw new StorageException(Code.IO_ERROR, "chunk " + id + " keeps changing under the read");
+                        (from, n, buf) -> slots.read(slot, from, n, buf));
+            } catch (StorageException e) { // a slot freed and reused under the read fails its checksums
+                if (e.code() != Code.CHECKSUM_MISMATCH || cache.get(id) == s || attempt >= 3) {
+                    throw e;
                 }
             } catch (IOException e) {
                 throw new StorageException(Code.IO_ERROR, "reading chunk " + id + ": " + e.getMessage());
@@ -230,17 +288,18 @@ public final class ChunkEngine implements AutoCloseable {
 
     /** The whole committed content, ignoring a pending version (re-sync sends it), or null when nothing is committed. */
     public byte[] committedContent(ChunkId id) {
-        ChunkMeta m = cache.get(id);
-        if (m == null || m.committedVersion() == 0) {
+        Stored s = cache.get(id);
+        if (s == null || s.meta().committedVersion() == 0) {
             return null;
         }
+        ChunkMeta m = s.meta();
         try {
             byte[][] out = new byte[1][];
             int n = readVerified(files, id, m.committedVersion(), m.committedLength(), m.committedCrcs(), 0, m.committedLength(),
                     capacity -> {
                         out[0] = new byte[capacity];
                         return ByteBuffer.wrap(out[0]);
-                    }, (from, len, buf) -> files.read(dataFile(id, m.committedVersion()), from, len, buf));
+                    }, (from, len, buf) -> slots.read(s.committedSlot(), from, len, buf));
             return n == out[0].length ? out[0] : Arrays.copyOf(out[0], n);
         } catch (IOException e) {
             throw new StorageException(Code.IO_ERROR, "reading chunk " + id + ": " + e.getMessage());
@@ -264,7 +323,7 @@ public final class ChunkEngine implements AutoCloseable {
      * chunk's {@link #lock} and keep holding that until the update is staged.
      */
     public Update prepare(ChunkId id, long updateVersion, long chainVersion, int offset, byte[] data, boolean fullReplace) {
-        ChunkMeta m = cache.get(id);
+        ChunkMeta m = meta(id);
         int committedLength = m == null ? 0 : m.committedLength();
         byte[] content;
         if (fullReplace || (offset == 0 && data.length >= committedLength)) { // nothing of the old content stays
@@ -285,8 +344,9 @@ public final class ChunkEngine implements AutoCloseable {
      * metadata when it fails.
      */
     public ChunkMeta markPending(Update u) {
-        ChunkMeta m = cache.get(u.id());
-        cache.put(u.id(), pendingMeta(m, u));
+        Stored s = cache.get(u.id());
+        ChunkMeta m = s == null ? null : s.meta();
+        cache.put(u.id(), new Stored(pendingMeta(m, u), s == null ? 0 : s.committedSlot(), s == null ? 0 : s.pendingSlot(), false));
         changes.accept(u.id());
         return m;
     }
@@ -298,9 +358,9 @@ public final class ChunkEngine implements AutoCloseable {
                         m.committedCrcs(), u.content().length, u.crcs());
     }
 
-    /** Writes {@code u}'s file and commits its metadata as the pending version (an earlier pending attempt is replaced). */
+    /** Writes {@code u} into a free slot and commits its metadata as the pending version (an earlier pending attempt is replaced). */
     public ChunkMeta stage(Update u) {
-        return stage(u, cache.get(u.id()));
+        return stage(u, meta(u.id()));
     }
 
     /** As {@link #stage(Update)} after {@link #markPending}, which returned {@code before}. */
@@ -308,30 +368,29 @@ public final class ChunkEngine implements AutoCloseable {
         ReentrantLock lock = lock(u.id());
         lock.lock();
         try {
+            Stored now = cache.get(u.id()); // before itself, or the mark made from it
+            long committedSlot = now == null ? 0 : now.committedSlot();
+            long replaced = now == null ? 0 : now.pendingSlot();
+            long slot = slots.allocate(u.content().length);
+            Stored next = new Stored(pendingMeta(before, u), committedSlot, slot, true);
             try {
-                writeFile(dataFile(u.id(), u.version()), u.content());
+                writeSlot(u.id(), slot, u.content());
+                persist(next);
             } catch (RuntimeException e) {
-                restore(u.id(), before);
+                slots.free(slot);
+                if (before == null) {
+                    cache.remove(u.id());
+                } else {
+                    cache.put(u.id(), new Stored(before, committedSlot, replaced, true));
+                }
+                changes.accept(u.id());
                 throw e;
             }
-            ChunkMeta next = pendingMeta(before, u);
-            persist(next);
-            if (before != null && before.hasPending() && before.pendingVersion() != u.version()) {
-                deleteQuietly(dataFile(u.id(), before.pendingVersion()));
-            }
-            return next;
+            slots.free(replaced);
+            return next.meta();
         } finally {
             lock.unlock();
         }
-    }
-
-    private void restore(ChunkId id, ChunkMeta before) {
-        if (before == null) {
-            cache.remove(id);
-        } else {
-            cache.put(id, before);
-        }
-        changes.accept(id);
     }
 
     /** {@link #prepare} then {@link #stage(Update)}, under the chunk's lock. */
@@ -347,31 +406,27 @@ public final class ChunkEngine implements AutoCloseable {
 
     /**
      * Stages {@code content} as pending {@code version} whatever the replica held, including a
-     * committed version {@code >= version} (a stale replica from another history): the new file is swapped in
-     * atomically, so a concurrent reader of the old version gets the old bytes or a checksum
-     * mismatch (and reads another replica), never a missing chunk.
+     * committed version {@code >= version} (a stale replica from another history): the new bytes go
+     * to a slot of their own and the metadata switches to it in one write, so a concurrent reader of
+     * the old version gets the old bytes or reads again, never a missing chunk.
      */
     public ChunkMeta restage(ChunkId id, long version, long chainVersion, byte[] content) {
         ReentrantLock lock = lock(id);
         lock.lock();
         try {
-            ChunkMeta old = cache.get(id);
-            Path tmp = dataFile(id, version).resolveSibling(id.index() + "." + version + ".restage");
-            writeFile(tmp, content);
-            try {
-                Files.move(tmp, dataFile(id, version), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            } catch (IOException e) {
-                throw new StorageException(Code.IO_ERROR, "restaging chunk " + id + ": " + e.getMessage());
-            }
+            Stored old = cache.get(id);
+            long slot = slots.allocate(content.length);
             ChunkMeta next = new ChunkMeta(id, 0, version, chainVersion, 0, new int[0], content.length, crcs(content));
-            persist(next);
+            try {
+                writeSlot(id, slot, content);
+                persist(new Stored(next, 0, slot, true));
+            } catch (RuntimeException e) {
+                slots.free(slot);
+                throw e;
+            }
             if (old != null) {
-                for (long v : new long[] {old.committedVersion(), old.pendingVersion()}) {
-                    if (v != 0 && v != version) {
-                        deleteQuietly(dataFile(id, v));
-                    }
-                }
+                slots.free(old.committedSlot());
+                slots.free(old.pendingSlot());
             }
             return next;
         } finally {
@@ -384,19 +439,18 @@ public final class ChunkEngine implements AutoCloseable {
         ReentrantLock lock = lock(id);
         lock.lock();
         try {
-            ChunkMeta m = cache.get(id);
+            Stored s = cache.get(id);
+            ChunkMeta m = s == null ? null : s.meta();
             if (m != null && m.committedVersion() == version && !m.hasPending()) {
                 return m;
             }
-            if (m == null || m.pendingVersion() != version) {
+            if (m == null || m.pendingVersion() != version || !s.pendingStored()) {
                 throw new StorageException(Code.INVALID_ARGUMENT, "commit of chunk " + id + " v" + version
-                        + ": pending version is " + (m == null ? "none" : m.pendingVersion()));
+                        + ": pending version is " + (m == null ? "none" : m.pendingVersion() + (s.pendingStored() ? "" : ", not yet written")));
             }
             ChunkMeta next = new ChunkMeta(id, version, 0, chainVersion, m.pendingLength(), m.pendingCrcs(), 0, new int[0]);
-            persist(next);
-            if (m.committedVersion() != 0) {
-                deleteLater(id, m.committedVersion());
-            }
+            persist(new Stored(next, s.pendingSlot(), 0, true));
+            slots.free(s.committedSlot());
             return next;
         } finally {
             lock.unlock();
@@ -405,8 +459,8 @@ public final class ChunkEngine implements AutoCloseable {
 
     /**
      * Replaces the replica with committed {@code version} = {@code content}, dropping whatever it held
-     * (re-sync, repair): {@link #restage} then {@link #commit}, so the file is swapped in atomically
-     * even when the old committed version has the same number.
+     * (re-sync, repair): {@link #restage} then {@link #commit}, so the new bytes are swapped in
+     * atomically even when the old committed version has the same number.
      */
     public ChunkMeta replace(ChunkId id, long version, long chainVersion, byte[] content) {
         ReentrantLock lock = lock(id);
@@ -424,14 +478,14 @@ public final class ChunkEngine implements AutoCloseable {
         ReentrantLock lock = lock(id);
         lock.lock();
         try {
-            ChunkMeta m = cache.remove(id);
-            if (m == null) {
+            Stored s = cache.remove(id);
+            if (s == null) {
                 return;
             }
             changes.accept(id);
             metaDb.delete(writeOptions, id.encode());
-            deleteQuietly(dataFile(id, m.committedVersion()));
-            deleteQuietly(dataFile(id, m.pendingVersion()));
+            slots.free(s.committedSlot());
+            slots.free(s.pendingSlot());
         } catch (RocksDBException e) {
             throw new StorageException(Code.IO_ERROR, "removing chunk " + id + ": " + e.getMessage());
         } finally {
@@ -444,70 +498,32 @@ public final class ChunkEngine implements AutoCloseable {
         return stripes[(Long.hashCode(id.inode() * 31 + id.index()) & 0x7fffffff) % stripes.length];
     }
 
-    /**
-     * Deletes a version's file off the write path (with direct I/O a delete frees extents and may
-     * discard them: ~0.6 ms per MiB here), under the chunk's lock and only if the metadata still
-     * names neither that version (a chunk removed and written again can reuse a number). A delete
-     * lost in a crash leaves an orphan, which {@link #open} removes.
-     */
-    private void deleteLater(ChunkId id, long version) {
-        reaper.execute(() -> {
-            ReentrantLock lock = lock(id);
-            lock.lock();
-            try {
-                ChunkMeta m = cache.get(id);
-                if (m == null || (m.committedVersion() != version && m.pendingVersion() != version)) {
-                    deleteQuietly(dataFile(id, version));
-                }
-            } finally {
-                lock.unlock();
-            }
-        });
-    }
-
-    /** Waits until the deletes queued so far are done (tests). */
-    void awaitDeletes() {
-        try {
-            reaper.submit(() -> { }).get();
-        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     @Override
     public void close() {
-        reaper.shutdown();
-        try {
-            reaper.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
         metaDb.close();
         writeOptions.close();
         options.close();
+        slots.close();
     }
 
-    private void persist(ChunkMeta m) {
+    private void persist(Stored s) {
+        ChunkId id = s.meta().id();
         try {
-            metaDb.put(writeOptions, m.id().encode(), m.encode());
+            metaDb.put(writeOptions, id.encode(), s.encode());
         } catch (RocksDBException e) {
-            throw new StorageException(Code.IO_ERROR, "metadata commit of chunk " + m.id() + ": " + e.getMessage());
+            throw new StorageException(Code.IO_ERROR, "metadata commit of chunk " + id + ": " + e.getMessage());
         }
-        cache.put(m.id(), m);
-        changes.accept(m.id());
+        cache.put(id, s);
+        changes.accept(id);
     }
 
-    private void writeFile(Path file, byte[] content) {
+    private void writeSlot(ChunkId id, long slot, byte[] content) {
         try {
-            try {
-                files.write(file, content, fsync);
-            } catch (NoSuchFileException firstOfItsFile) { // the inode's directory comes with its first chunk
-                Files.createDirectories(file.getParent());
-                files.write(file, content, fsync);
-            }
+            slots.write(slot, content, fsync);
         } catch (IOException e) {
             boolean full = e.getMessage() != null && e.getMessage().contains("No space");
-            throw new StorageException(full ? Code.NO_SPACE : Code.IO_ERROR, "writing " + file + ": " + e.getMessage());
+            throw new StorageException(full ? Code.NO_SPACE : Code.IO_ERROR, "writing chunk " + id + " to "
+                    + slots.location(slot) + ": " + e.getMessage());
         }
     }
 
@@ -519,29 +535,6 @@ public final class ChunkEngine implements AutoCloseable {
     /** Whether the data files use direct I/O (false where the file system refuses it). */
     public boolean directIo() {
         return files.direct();
-    }
-
-    private void removeOrphans() throws IOException {
-        Set<Path> live = new HashSet<>();
-        for (ChunkMeta m : cache.values()) {
-            live.add(dataFile(m.id(), m.committedVersion()));
-            live.add(dataFile(m.id(), m.pendingVersion()));
-        }
-        try (Stream<Path> files = Files.walk(dir.resolve("data"))) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) {
-                if (!live.contains(f)) {
-                    Files.delete(f);
-                }
-            }
-        }
-    }
-
-    private static void deleteQuietly(Path f) {
-        try {
-            Files.deleteIfExists(f);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     static int[] crcs(byte[] content) {

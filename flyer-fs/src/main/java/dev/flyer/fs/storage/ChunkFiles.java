@@ -19,18 +19,19 @@ import java.nio.file.StandardOpenOption;
  * and what a benchmark measures is the disk, not memory.
  *
  * <p>Direct I/O moves whole aligned blocks ({@link #alignment()}, the file store's block size) at
- * aligned offsets from aligned memory. A file whose length is not a multiple is written padded and
- * cut back ({@code ftruncate}); a read asks for the aligned span and a short read at the end of
- * the file is its end. A caller's buffer that is not aligned direct memory gets the bytes through
- * an aligned bounce buffer. Where the file system refuses O_DIRECT (tmpfs) or
- * {@code -Dflyer.fs.directIo=false}, plain buffered I/O does the same with alignment 1.
+ * aligned offsets from aligned memory. Content whose length is not a multiple is written padded
+ * with zeros (a chunk's slot, {@link ChunkSlots}, has room for the padding); a read asks for the
+ * aligned span and a short read at the end of the file is its end. A caller's buffer that is not
+ * aligned direct memory gets the bytes through an aligned bounce buffer. Where the file system
+ * refuses O_DIRECT (tmpfs) or {@code -Dflyer.fs.directIo=false}, plain buffered I/O does the same
+ * with alignment 1.
  *
- * <p>Measured cost of a file per chunk version: on this project's VM disk, 4 threads reading 1 MiB
- * with O_DIRECT from 256 chunk files ran at 4.4-5.0 GB/s where the same loop over four 64 MiB
- * files ran at 5.4-7.5 (0.6-0.8), even for 256 files just written in order by one thread (ext4
- * leaves ~20 MiB between them); random offsets inside the big files ran as fast as sequential
- * ones (probe {@code ChunkQd}, not committed). So what the disk rewards is chunks lying together,
- * as 3FS's chunk engine keeps them (chunks allocated inside large files), not the read order.
+ * <p>Measured cost of a file per chunk version (this store's layout until slots in pack files
+ * replaced it): on this project's VM disk, 4 threads reading 1 MiB with O_DIRECT from 256 chunk
+ * files ran at 4.4-5.0 GB/s where the same loop over four 64 MiB files ran at 5.4-7.5 (0.6-0.8),
+ * even for 256 files just written in order by one thread (ext4 leaves ~20 MiB between them);
+ * random offsets inside the big files ran as fast as sequential ones (probe {@code ChunkQd}, not
+ * committed). So what the disk rewards is chunks lying together, not the read order.
  */
 final class ChunkFiles {
     /** {@code com.sun.nio.file.ExtendedOpenOption.DIRECT} (jdk.unsupported), looked up so the build keeps -Werror. */
@@ -91,34 +92,31 @@ final class ChunkFiles {
         return (bytes + alignment - 1) / alignment * alignment;
     }
 
-    /** Writes {@code content} as the whole file (created or truncated), forced to disk when {@code fsync}. */
-    void write(Path file, byte[] content, boolean fsync) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, options(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING))) {
-            if (!direct) {
-                writeFully(ch, ByteBuffer.wrap(content));
-            } else {
-                MemorySegment buffer = borrow(span(content.length));
-                try {
-                    MemorySegment aligned = buffer.asSlice(0, span(content.length));
-                    MemorySegment.copy(content, 0, aligned, ValueLayout.JAVA_BYTE, 0, content.length);
-                    aligned.asSlice(content.length).fill((byte) 0); // the padding past the end
-                    writeFully(ch, aligned.asByteBuffer());
-                } finally {
-                    giveBack(buffer);
-                }
-                if (content.length % alignment != 0) {
-                    ch.truncate(content.length);
-                }
-            }
-            if (fsync) {
-                ch.force(false);
-            }
+    /**
+     * Writes {@code content} at byte {@code position} (aligned) of a channel {@link #openForWriting}
+     * opened; with direct I/O the last block is padded with zeros.
+     */
+    void write(FileChannel ch, long position, byte[] content) throws IOException {
+        if (!direct) {
+            writeFully(ch, ByteBuffer.wrap(content), position);
+            return;
+        }
+        MemorySegment buffer = borrow(span(content.length));
+        try {
+            MemorySegment aligned = buffer.asSlice(0, span(content.length));
+            MemorySegment.copy(content, 0, aligned, ValueLayout.JAVA_BYTE, 0, content.length);
+            aligned.asSlice(content.length).fill((byte) 0); // the padding past the end
+            writeFully(ch, aligned.asByteBuffer(), position);
+        } finally {
+            giveBack(buffer);
         }
     }
 
+    /** Writes {@code content} at the start of {@code file} (created if needed), to probe for direct I/O. */
     void write(Path file, byte[] content) throws IOException {
-        write(file, content, false);
+        try (FileChannel ch = openForWriting(file)) {
+            write(ch, 0, content);
+        }
     }
 
     /**
@@ -159,6 +157,11 @@ final class ChunkFiles {
         return FileChannel.open(file, options(StandardOpenOption.READ));
     }
 
+    /** A data file opened (created if needed) for reads and writes the way this store does them. */
+    FileChannel openForWriting(Path file) throws IOException {
+        return FileChannel.open(file, options(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE));
+    }
+
     /**
      * An aligned buffer of at least {@code bytes}: one of the process's pooled buffers
      * ({@link BufferPool}) when it fits, so the steady data path allocates no native memory. Give
@@ -191,9 +194,9 @@ final class ChunkFiles {
         return Math.min(got, length);
     }
 
-    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+    private static void writeFully(FileChannel ch, ByteBuffer b, long position) throws IOException {
         while (b.hasRemaining()) {
-            ch.write(b, b.position());
+            ch.write(b, position + b.position());
         }
     }
 

@@ -15,23 +15,25 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Short-circuit reads of one storage node's committed chunk files by a client on the same host
- * (HDFS's short-circuit local reads; see {@link VersionBoard} for why they stay linearizable).
+ * Short-circuit reads of one storage node's committed chunks by a client on the same host, from
+ * the node's pack files (HDFS's short-circuit local reads; see {@link VersionBoard} for why they
+ * stay linearizable).
  *
- * <p>Per chunk the client takes a lease once ({@link LocalLease}: the committed version's file,
- * its block CRC32Cs, a stamp on the node's board) and keeps the file open. A read checks the lease
- * on the board, reads the blocks it touches from the file (direct I/O like the node), checks their
- * CRC32Cs, copies the bytes out, and checks the lease again: a stamp that moved means the chunk
- * changed during the read, so the lease is dropped and the read tried once more with a new one.
- * Anything else (no lease: a pending version, no such chunk, a node that is not serving; a
- * checksum mismatch; an I/O error) answers -1 and the caller asks the storage service, which
- * gives the usual answer (and notes a corrupt chunk). Versions are files written once and
- * replaced, never changed in place, so an open file is the version its lease names even after the
- * node deleted it. Leases of changed chunks are closed within a second (a sweeper), so deleted
- * versions do not keep disk space; at most {@link #MAX_OPEN} files stay open per node.
+ * <p>Per chunk the client takes a lease once ({@link LocalLease}: where the committed version
+ * lies, its block CRC32Cs, a stamp on the node's board); the pack files stay open, shared by the
+ * leases in them. A read checks the lease on the board, reads the blocks it touches (direct I/O
+ * like the node), checks their CRC32Cs, copies the bytes out, and checks the lease again: a stamp
+ * that moved means the chunk changed during the read, so the lease is dropped and the read tried
+ * once more with a new one. The node frees a version's slot only after its metadata moved on,
+ * which moves the stamp first, so bytes read while the lease held both before and after are that
+ * version's, even if the slot was reused a moment later; a checksum mismatch with a moved stamp is
+ * that race, not corruption. Anything else (no lease: a pending version, no such chunk, a node
+ * that is not serving; a checksum mismatch; an I/O error) answers -1 and the caller asks the
+ * storage service, which gives the usual answer (and notes a corrupt chunk). Leases of changed
+ * chunks are dropped within a second (a sweeper); at most {@link #MAX_OPEN} leases are kept per node.
  */
 final class LocalReads {
-    /** Open leased files per storage node, at most. */
+    /** Leases kept per storage node, at most. */
     static final int MAX_OPEN = 1024;
     private static final AtomicLong HITS = new AtomicLong();
     private static final AtomicLong AHEAD_USED = new AtomicLong();
@@ -59,6 +61,8 @@ final class LocalReads {
 
     private final Leaser leaser;
     private final Map<Key, Open> open = new ConcurrentHashMap<>();
+    /** The node's pack files, open for reading, by path. */
+    private final Map<String, FileChannel> channels = new ConcurrentHashMap<>();
     private volatile VersionBoard board;
     private volatile boolean disabled;
 
@@ -115,8 +119,10 @@ final class LocalReads {
                 buffer = null;
                 return ahead;
             }
-        } catch (StorageException | IOException e) { // a corrupt block, a file closed by the sweeper
-            // the read when the bytes are needed goes the usual way
+        } catch (StorageException | IOException e) { // a corrupt block or a reused slot, an I/O error
+            if (e instanceof IOException) {
+                dropChannel(o);
+            } // the read when the bytes are needed goes the usual way
         } finally {
             if (buffer != null) {
                 files.giveBack(buffer);
@@ -155,8 +161,14 @@ final class LocalReads {
                     HITS.incrementAndGet();
                     return n;
                 }
-            } catch (StorageException | IOException e) { // a corrupt block, a file closed by the sweeper
+            } catch (StorageException | IOException e) {
                 close(key, o);
+                if (e instanceof StorageException && !o.holds()) {
+                    continue; // the version was replaced and its slot reused during the read: lease again
+                }
+                if (e instanceof IOException) {
+                    dropChannel(o);
+                }
                 miss(e instanceof StorageException s ? s.code().name() : "I/O error");
                 return -1;
             }
@@ -195,7 +207,7 @@ final class LocalReads {
         LocalLease l = o.lease();
         return ChunkEngine.readVerified(o.files(), chunk, l.version(), l.length(), l.crcs(), offset, length,
                 capacity -> buffer.asSlice(0, capacity).asByteBuffer(),
-                (from, len, buf) -> o.files().read(o.channel(), from, len, buf));
+                (from, len, buf) -> o.files().read(o.channel(), l.offset() + from, len, buf));
     }
 
     private Open lease(Key key) {
@@ -223,43 +235,52 @@ final class LocalReads {
             board = b;
         }
         ChunkFiles files = ChunkFiles.like(l.direct(), l.alignment());
-        FileChannel ch;
-        try {
-            ch = files.openForReading(Path.of(l.path()));
-        } catch (AccessDeniedException e) {
-            miss("file not readable");
-            disable();
-            return null;
-        } catch (IOException e) { // replaced and deleted since the lease: the next read leases again
-            miss("file gone");
-            return null;
+        FileChannel ch = channels.get(l.path());
+        if (ch == null) {
+            try {
+                ch = files.openForReading(Path.of(l.path()));
+            } catch (AccessDeniedException e) {
+                miss("file not readable");
+                disable();
+                return null;
+            } catch (IOException e) { // a target dropped since the lease: the next read leases again
+                miss("file gone");
+                return null;
+            }
+            FileChannel raced = channels.putIfAbsent(l.path(), ch);
+            if (raced != null) {
+                closeQuietly(ch);
+                ch = raced;
+            }
         }
         if (open.size() >= MAX_OPEN) {
-            closeAll();
+            open.clear();
         }
         Open o = new Open(l, ch, files, b);
         Open raced = open.putIfAbsent(key, o);
-        if (raced != null) {
-            closeQuietly(ch);
-            return raced;
-        }
-        return o;
+        return raced != null ? raced : o;
     }
 
+    /** Drops a lease (its pack file stays open for the others). */
     private void close(Key key, Open o) {
-        if (open.remove(key, o)) {
+        open.remove(key, o);
+    }
+
+    private void dropChannel(Open o) {
+        if (channels.remove(o.lease().path(), o.channel())) {
             closeQuietly(o.channel());
         }
     }
 
     private void closeAll() {
-        for (Iterator<Map.Entry<Key, Open>> it = open.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<Key, Open> e = it.next();
-            close(e.getKey(), e.getValue());
+        open.clear();
+        for (Iterator<Map.Entry<String, FileChannel>> it = channels.entrySet().iterator(); it.hasNext(); ) {
+            closeQuietly(it.next().getValue());
+            it.remove();
         }
     }
 
-    /** Closes the leases that no longer hold (their versions may be deleted files). */
+    /** Drops the leases that no longer hold (their slots may hold other chunks by now). */
     void sweep() {
         open.forEach((k, o) -> {
             if (!o.holds()) {

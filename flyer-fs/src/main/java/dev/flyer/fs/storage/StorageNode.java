@@ -135,8 +135,9 @@ public final class StorageNode implements StorageApi, AutoCloseable {
             throw new StorageException(Code.TARGET_NOT_SERVING, "node " + nodeId + "'s local-read lease lapsed");
         }
         ChunkFiles files = engine.files();
-        return new LocalLease(board.ref(), epoch, cell, stamp, engine.dataFile(chunk, m.committedVersion()).toAbsolutePath()
-                .toString(), m.committedVersion(), m.committedLength(), m.committedCrcs(), files.direct(), files.alignment());
+        ChunkEngine.Location at = engine.location(chunk, m.committedVersion()); // changed since m: the stamp moved too
+        return new LocalLease(board.ref(), epoch, cell, stamp, at.file().toAbsolutePath().toString(), at.offset(),
+                m.committedVersion(), m.committedLength(), m.committedCrcs(), files.direct(), files.alignment());
     }
 
     @Override

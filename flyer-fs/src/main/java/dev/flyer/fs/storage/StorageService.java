@@ -70,13 +70,13 @@ public final class StorageService {
         rpc.handleInline(LEASE, (req, resp) -> {
             LocalLease l = node.lease(req.getLong(), chunk(req));
             putShmRef(resp, l.board());
-            resp.putLong(l.epoch()).putLong(l.cellOffset()).putLong(l.stamp()).putString(l.path()).putLong(l.version())
+            resp.putLong(l.epoch()).putLong(l.cellOffset()).putLong(l.stamp()).putString(l.path()).putLong(l.offset()).putLong(l.version())
                     .putInt(l.length()).putInts(l.crcs()).putBool(l.direct()).putInt(l.alignment());
         });
     }
 
     static LocalLease readLease(MessageReader r) {
-        return new LocalLease(shmRef(r), r.getLong(), r.getLong(), r.getLong(), r.getString(), r.getLong(), r.getInt(),
+        return new LocalLease(shmRef(r), r.getLong(), r.getLong(), r.getLong(), r.getString(), r.getLong(), r.getLong(), r.getInt(),
                 r.getInts(), r.getBool(), r.getInt());
     }
 

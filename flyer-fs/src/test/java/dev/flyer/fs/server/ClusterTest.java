@@ -15,7 +15,6 @@ import dev.flyer.fs.mgmtd.MgmtdConfig;
 import dev.flyer.fs.storage.ChunkEngine;
 import dev.flyer.fs.storage.ChunkId;
 import dev.flyer.fs.storage.ChunkMeta;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -138,10 +137,7 @@ class ClusterTest {
             ChainTarget victim = client.routing().chain(1).targets().get(2);
             ChunkEngine e = c.storage(victim.nodeId()).node().targets().get(victim.targetId());
             ChunkId chunk = new ChunkId(inode, 0);
-            Path file = e.dataFile(chunk, e.meta(chunk).committedVersion());
-            byte[] raw = Files.readAllBytes(file);
-            raw[100] ^= 1;
-            Files.write(file, raw);
+            dev.flyer.fs.storage.StorageFaults.flipCommittedByte(e, chunk, 100, 1);
             for (int i = 0; i < 10; i++) {
                 assertThat(client.readFile("/f")).as("read %d served by an intact replica", i).isEqualTo(data);
             }

@@ -42,8 +42,7 @@ class ChunkEngineTest {
             assertThat(m.hasPending()).isFalse();
             assertThat(e.read(id, 99_997, 10, false)).containsExactly(1, 2, 2, 2, 2);
             assertThat(e.read(id, 200_000, 10, false)).isEmpty();
-            e.awaitDeletes();
-            assertThat(e.dataFile(id, 1)).doesNotExist();
+            assertThat(e.slotsInUse()).as("the replaced versions' slots are free").isEqualTo(1);
             assertThat(e.metasOf(7)).hasSize(1);
             assertThat(e.metasOf(8)).isEmpty();
         }
@@ -52,16 +51,19 @@ class ChunkEngineTest {
     @Test
     void crashBetweenDataWriteAndMetadataCommitLeavesTheOldVersion() throws Exception {
         ChunkId id = new ChunkId(9, 3);
-        Path orphan;
         try (ChunkEngine e = ChunkEngine.open(dir, false)) {
             e.stage(id, 1, 1, 0, fill(1000, 1), true);
             e.commit(id, 1, 1);
-            orphan = e.dataFile(id, 2);
-            Files.write(orphan, fill(1000, 2)); // the data of v2 landed, its metadata never did
+            ChunkEngine.Location v1 = e.location(id, 1);
+            try (var ch = java.nio.channels.FileChannel.open(v1.file(), java.nio.file.StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.wrap(fill(1000, 2)), v1.offset() + 4096); // v2's bytes landed, its metadata never did
+            }
+            Files.writeString(dir.resolve("data").resolve("stray"), "not a pack file");
         }
         try (ChunkEngine e = ChunkEngine.open(dir, false)) {
             assertThat(e.read(id, 0, 1000, false)).isEqualTo(fill(1000, 1));
-            assertThat(orphan).as("orphan data is removed on open").doesNotExist();
+            assertThat(e.slotsInUse()).as("a slot no metadata names is free after open").isEqualTo(1);
+            assertThat(dir.resolve("data").resolve("stray")).as("stray files are removed on open").doesNotExist();
             e.stage(id, 2, 1, 0, fill(10, 3), false);
         }
         try (ChunkEngine e = ChunkEngine.open(dir, false)) {
@@ -77,10 +79,7 @@ class ChunkEngineTest {
         ChunkId id = new ChunkId(1, 1);
         try (ChunkEngine e = ChunkEngine.open(dir, false)) {
             e.replace(id, 5, 2, fill(200_000, 4));
-            Path f = e.dataFile(id, 5);
-            byte[] raw = Files.readAllBytes(f);
-            raw[150_000] ^= 0x40;
-            Files.write(f, raw);
+            StorageFaults.flipCommittedByte(e, id, 150_000, 0x40);
             assertThat(e.read(id, 0, 1000, false)).as("blocks untouched by the flip still verify").hasSize(1000);
             assertThatThrownBy(() -> e.read(id, 140_000, 20_000, false)).isInstanceOfSatisfying(StorageException.class,
                     x -> assertThat(x.code()).isEqualTo(StorageException.Code.CHECKSUM_MISMATCH));
@@ -90,33 +89,79 @@ class ChunkEngineTest {
     }
 
     @Test
+    void slotsNamedByMetadataSurviveReopenAndAreNotHandedOutAgain() {
+        try (ChunkEngine e = ChunkEngine.open(dir, false)) {
+            for (int i = 0; i < 20; i++) {
+                e.replace(new ChunkId(3, i), 1, 1, fill(5000 * (i + 1), i));
+            }
+            e.stage(new ChunkId(3, 0), 2, 1, 0, fill(100, 99), false); // pending over committed: two slots
+        }
+        try (ChunkEngine e = ChunkEngine.open(dir, false)) {
+            assertThat(e.slotsInUse()).isEqualTo(21);
+            for (int i = 0; i < 20; i++) {
+                e.replace(new ChunkId(4, i), 1, 1, fill(5000 * (i + 1), 100 + i));
+            }
+            for (int i = 0; i < 20; i++) {
+                if (i > 0) { // chunk 0 has a pending version, and answers NOT_COMMITTED
+                    assertThat(e.read(new ChunkId(3, i), 0, 5000 * (i + 1), false)).isEqualTo(fill(5000 * (i + 1), i));
+                }
+                assertThat(e.read(new ChunkId(4, i), 0, 5000 * (i + 1), false)).isEqualTo(fill(5000 * (i + 1), 100 + i));
+            }
+            assertThat(e.read(new ChunkId(3, 0), 0, 3, true)).containsExactly(99, 99, 99);
+            e.remove(new ChunkId(3, 0));
+            assertThat(e.slotsInUse()).as("a removed chunk frees both its versions' slots").isEqualTo(39);
+        }
+    }
+
+    @Test
+    void aDirectoryOfTheOldFilePerVersionLayoutIsRefusedNotWiped() throws Exception {
+        try (ChunkEngine e = ChunkEngine.open(dir, false)) {
+            e.replace(new ChunkId(1, 0), 1, 1, fill(10, 1));
+        }
+        try (org.rocksdb.Options o = new org.rocksdb.Options(); org.rocksdb.RocksDB db = org.rocksdb.RocksDB.open(o, dir.resolve("meta").toString())) {
+            db.put(new ChunkId(1, 0).encode(), ChunkMeta.decode(new ChunkId(1, 0), db.get(new ChunkId(1, 0).encode())).encode());
+        }
+        Path old = Files.createDirectories(dir.resolve("data").resolve("1")).resolve("0.1");
+        Files.write(old, fill(10, 1));
+        assertThatThrownBy(() -> ChunkEngine.open(dir, false)).isInstanceOfSatisfying(StorageException.class,
+                x -> assertThat(x.getMessage()).contains("older Flyer"));
+        assertThat(old).as("nothing stored is deleted").exists();
+    }
+
+    @Test
     void readsDuringOverwritesSeeOldOrNewNeverAMix() throws Exception {
         ChunkId id = new ChunkId(2, 0);
         int n = 256 << 10;
-        try (ChunkEngine e = ChunkEngine.open(dir, false)) {
+        try (ChunkEngine e = ChunkEngine.open(dir, false, true, 0)) { // freed slots reused at once: reads race the reuse
             e.replace(id, 1, 1, fill(n, 1));
             AtomicBoolean stop = new AtomicBoolean();
             AtomicInteger reads = new AtomicInteger();
+            java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
             Thread reader = Thread.ofPlatform().start(() -> {
-                while (!stop.get()) {
-                    byte[] got = e.read(id, 0, n, true);
-                    byte first = got[0];
-                    for (byte x : got) {
-                        if (x != first) {
-                            throw new AssertionError("mixed read: " + first + " and " + x);
+                try {
+                    while (!stop.get()) {
+                        byte[] got = e.read(id, 0, n, true);
+                        byte first = got[0];
+                        for (byte x : got) {
+                            if (x != first) {
+                                throw new AssertionError("mixed read: " + first + " and " + x);
+                            }
                         }
+                        reads.incrementAndGet();
                     }
-                    reads.incrementAndGet();
+                } catch (Throwable t) {
+                    failed.set(t);
                 }
             });
-            for (int v = 2; v < 60; v++) {
+            for (int v = 2; v < 400; v++) {
                 e.stage(id, v, 1, 0, fill(n, v), false);
                 e.commit(id, v, 1);
             }
             stop.set(true);
             reader.join();
+            assertThat(failed.get()).as("the reader's failure").isNull();
             assertThat(reads.get()).isPositive();
-            assertThat(e.read(id, 0, 1, false)).containsExactly(59);
+            assertThat(e.read(id, 0, 1, false)).containsExactly((byte) 399);
         }
     }
 }

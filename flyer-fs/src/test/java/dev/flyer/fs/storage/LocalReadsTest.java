@@ -9,7 +9,6 @@ import dev.flyer.fs.kv.MemKvEngine;
 import dev.flyer.fs.mgmtd.MgmtdConfig;
 import dev.flyer.fs.server.LocalCluster;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -98,10 +97,7 @@ class LocalReadsTest {
             StorageNode node = c.storage(victim.nodeId()).node();
             ChunkEngine e = node.targets().get(victim.targetId());
             ChunkId chunk = new ChunkId(client.stat("/f").id(), 0);
-            Path file = e.dataFile(chunk, e.meta(chunk).committedVersion());
-            byte[] raw = Files.readAllBytes(file);
-            raw[5000] ^= 1;
-            Files.write(file, raw); // in place, as a bad disk would: no stamp moves
+            StorageFaults.flipCommittedByte(e, chunk, 5000, 1); // in place, as a bad disk would: no stamp moves
             for (int i = 0; i < 20; i++) {
                 assertThat(Arrays.mismatch(client.readFile("/f"), data)).as("read %d: first differing byte", i).isEqualTo(-1);
             }
