@@ -24,8 +24,9 @@ import java.util.function.LongSupplier;
  * huge-page buffer they were read into, instead of copying them to an array to wait, took 8
  * readers from 0.81-0.92 of raw (three 8 s runs in turns, 3.4-3.7 GB/s) to 0.93-0.94 (4.1-4.3
  * GB/s): perf had put a third of the machine in copy and CRC32C stubs. With the bench's 4 readers
- * the row is 0.78-0.92: there a plain O_DIRECT loop over the same chunk files is itself only
- * 0.6-0.8 of raw (see {@code ChunkFiles}). A reader whose read-ahead came
+ * the row was 0.78-0.92 while each chunk version was a file of its own (a plain O_DIRECT loop over
+ * such files is itself only 0.6-0.8 of raw, see {@code ChunkFiles}); with chunks in slots of pack
+ * files it is 0.89-0.95 (r=1) and 1.01-1.20 (r=3) in two full runs. A reader whose read-ahead came
  * back empty (another host, no replica it can read locally) stops reading ahead.
  *
  * <p>Implementation notes: a window of at most {@link #WINDOW} chunks ahead, in index order; a
