@@ -50,6 +50,10 @@ public final class ChunkEngine implements AutoCloseable {
     private final ConcurrentSkipListMap<ChunkId, Stored> cache = new ConcurrentSkipListMap<>();
     private volatile java.util.function.Consumer<ChunkId> changes = id -> { };
     private final ReentrantLock[] stripes = new ReentrantLock[256];
+    /** Gives the free tails of pack files back to the file system every {@link #TRIM_PERIOD_MS}. */
+    private final java.util.concurrent.ScheduledExecutorService trimmer =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("chunk-trim").factory());
+    static final long TRIM_PERIOD_MS = 5000;
 
     /**
      * A chunk's metadata and the slots of its versions (0: none). {@code pendingStored} is false
@@ -106,6 +110,13 @@ public final class ChunkEngine implements AutoCloseable {
             throw e;
         }
         slots.removeStrays();
+        trimmer.scheduleWithFixedDelay(() -> {
+            try {
+                slots.trim();
+            } catch (IOException | RuntimeException e) { // tried again next period; the space is only late
+                System.err.println("chunk engine " + dir + ": trimming pack files failed: " + e);
+            }
+        }, TRIM_PERIOD_MS, TRIM_PERIOD_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -185,6 +196,15 @@ public final class ChunkEngine implements AutoCloseable {
     /** Slots holding a version (tests: what was replaced or removed is freed). */
     long slotsInUse() {
         return slots.inUse();
+    }
+
+    /** Trims the pack files now (see {@link ChunkSlots#trim}); returns the bytes given back. */
+    long trim() {
+        try {
+            return slots.trim();
+        } catch (IOException e) {
+            throw new StorageException(Code.IO_ERROR, "trimming " + dir + ": " + e.getMessage());
+        }
     }
 
     /**
@@ -500,6 +520,12 @@ public final class ChunkEngine implements AutoCloseable {
 
     @Override
     public void close() {
+        trimmer.shutdownNow();
+        try {
+            trimmer.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         metaDb.close();
         writeOptions.close();
         options.close();

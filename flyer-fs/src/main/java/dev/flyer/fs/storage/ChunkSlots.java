@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.BitSet;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -37,6 +38,11 @@ import java.util.stream.Stream;
  * again with the new metadata ({@link ChunkEngine}), and a client's local read sees its lease
  * moved ({@link LocalReads}). Pack files stay open for the engine's life; reads and writes are
  * positional, so threads share a channel.
+ *
+ * <p>Space: freed slots are reused before a file grows (lowest free slot first), and
+ * {@link #trim} gives the disk back the free tail of each file (all of it once a target's chunks
+ * are gone). Free slots between used ones stay allocated on disk until reused; 3FS's store too
+ * keeps its files' space for reuse.
  */
 final class ChunkSlots implements AutoCloseable {
     /** Bytes of slots per pack file (one slot when the slot is larger). */
@@ -199,6 +205,45 @@ final class ChunkSlots implements AutoCloseable {
             }
             return ch;
         }
+    }
+
+    /**
+     * Truncates each pack file after its last slot in use (or waiting for reuse), so space freed
+     * at the end of a file goes back to the file system; returns the bytes given back. Runs under
+     * the slot class's lock, so no slot is allocated meanwhile; allocated slots are never cut.
+     */
+    long trim() throws IOException {
+        long released = 0;
+        for (SizeClass c : classes) {
+            if (c == null) {
+                continue;
+            }
+            Path classDir = dir.resolve(Integer.toString(1 << c.log2));
+            if (!Files.isDirectory(classDir)) {
+                continue;
+            }
+            List<Path> packs;
+            try (Stream<Path> list = Files.list(classDir)) {
+                packs = list.filter(p -> p.getFileName().toString().matches("[0-9]+\\.pack")).toList();
+            }
+            synchronized (c) {
+                reclaim(c, System.nanoTime() - reuseDelayNs);
+                for (Path path : packs) {
+                    String name = path.getFileName().toString();
+                    long file = Long.parseLong(name.substring(0, name.length() - ".pack".length()));
+                    FileChannel ch = channel(path);
+                    int from = (int) (file * c.perFile);
+                    int last = c.used.previousSetBit((int) ((file + 1) * c.perFile) - 1);
+                    long keepBytes = last < from ? 0 : (long) (last - from + 1) << c.log2;
+                    long size = ch.size();
+                    if (size > keepBytes) {
+                        ch.truncate(keepBytes);
+                        released += size - keepBytes;
+                    }
+                }
+            }
+        }
+        return released;
     }
 
     private SizeClass sizeClass(int log2) {

@@ -114,6 +114,32 @@ class ChunkEngineTest {
     }
 
     @Test
+    void removedChunksGiveTheirPackFilesTailsBackToTheFileSystem() throws Exception {
+        try (ChunkEngine e = ChunkEngine.open(dir, false, true, 0)) {
+            for (int i = 0; i < 12; i++) { // three 1 MiB slots in each of the four stripe files
+                e.replace(new ChunkId(5, i), 1, 1, fill(1 << 20, i));
+            }
+            Path file0 = e.location(new ChunkId(5, 0), 1).file();
+            assertThat(Files.size(file0)).isEqualTo(3L << 20);
+            e.remove(new ChunkId(5, 8)); // file 0's last slot
+            e.remove(new ChunkId(5, 4)); // and the one before it
+            e.remove(new ChunkId(5, 1)); // file 1's first slot: space between used slots stays
+            assertThat(e.trim()).isEqualTo(2L << 20);
+            assertThat(Files.size(file0)).isEqualTo(1L << 20);
+            assertThat(e.read(new ChunkId(5, 0), 0, 1 << 20, false)).isEqualTo(fill(1 << 20, 0));
+            assertThat(e.read(new ChunkId(5, 9), 0, 1 << 20, false)).isEqualTo(fill(1 << 20, 9));
+            for (int i : new int[] {0, 2, 3, 5, 6, 7, 9, 10, 11}) {
+                e.remove(new ChunkId(5, i));
+            }
+            assertThat(e.trim()).as("file 0 kept 1 MiB, files 1-3 three each").isEqualTo(10L << 20);
+            try (java.util.stream.Stream<Path> packs = Files.walk(dir.resolve("data"))) {
+                assertThat(packs.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum())
+                        .as("no chunks, no bytes on disk").isZero();
+            }
+        }
+    }
+
+    @Test
     void aDirectoryOfTheOldFilePerVersionLayoutIsRefusedNotWiped() throws Exception {
         try (ChunkEngine e = ChunkEngine.open(dir, false)) {
             e.replace(new ChunkId(1, 0), 1, 1, fill(10, 1));
