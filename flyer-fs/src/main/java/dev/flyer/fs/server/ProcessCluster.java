@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flyer.fs.mgmtd.MgmtdClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,9 +75,10 @@ public final class ProcessCluster {
         Files.createDirectories(dir.resolve("conf"));
         Files.createDirectories(dir.resolve("logs"));
         List<Member> members = new ArrayList<>();
+        int kvPort = freePort();
+        int[] mgmtdPorts = {freePort(), freePort()};
         try {
-            int kvPort = freePort();
-            List<String> mgmtd = List.of("127.0.0.1:" + freePort(), "127.0.0.1:" + freePort());
+            List<String> mgmtd = List.of("127.0.0.1:" + mgmtdPorts[0], "127.0.0.1:" + mgmtdPorts[1]);
             String kv = "127.0.0.1:" + kvPort;
             String kvDir = dir.resolve("kv").toString();
             if (kvProcess) {
@@ -124,6 +124,10 @@ public final class ProcessCluster {
         } catch (IOException | RuntimeException e) { // a half-started cluster has no manifest, so down could not stop it
             stopAll(members);
             throw e;
+        } finally {
+            releasePort(kvPort);
+            releasePort(mgmtdPorts[0]);
+            releasePort(mgmtdPorts[1]);
         }
     }
 
@@ -166,10 +170,13 @@ public final class ProcessCluster {
         Path log = dir.resolve("logs").resolve(name + ".log");
         config.write(conf);
         Files.deleteIfExists(log);
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), FsServerMain.class.getName(), conf.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile());
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED"));
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("flyer.fs.")).sorted()
+                .forEach(k -> command.add("-D" + k + "=" + System.getProperty(k))); // -Dflyer.fs.directIo=false reaches the nodes
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), FsServerMain.class.getName(), conf.toString()));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        releasePort(config.port());
         Process p = pb.start();
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
@@ -244,11 +251,34 @@ public final class ProcessCluster {
         return text.length() > 4000 ? text.substring(text.length() - 4000) : text;
     }
 
+    /**
+     * Ports chosen for processes not started yet, held bound (not listening: a process that connects
+     * early is refused and retries, as before) until just before their process starts. A port let go
+     * at once could be taken meanwhile as the local port of some outgoing connection; the kernel
+     * picks none that a socket is bound to.
+     */
+    private static final java.util.Map<Integer, java.net.Socket> RESERVED = new java.util.concurrent.ConcurrentHashMap<>();
+
     private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
+        try {
+            java.net.Socket s = new java.net.Socket();
+            s.setReuseAddress(true);
+            s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+            RESERVED.put(s.getLocalPort(), s);
             return s.getLocalPort();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void releasePort(int port) {
+        java.net.Socket s = RESERVED.remove(port);
+        if (s != null) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing a listening socket that accepted nothing cannot lose data
+            }
         }
     }
 

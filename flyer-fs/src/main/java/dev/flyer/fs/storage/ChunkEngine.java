@@ -50,10 +50,14 @@ public final class ChunkEngine implements AutoCloseable {
     private final ConcurrentSkipListMap<ChunkId, Stored> cache = new ConcurrentSkipListMap<>();
     private volatile java.util.function.Consumer<ChunkId> changes = id -> { };
     private final ReentrantLock[] stripes = new ReentrantLock[256];
-    /** Gives the free tails of pack files back to the file system every {@link #TRIM_PERIOD_MS}. */
+    /**
+     * Gives the free tails of pack files back to the file system every {@link #TRIM_PERIOD_MS}, for
+     * slot sizes that allocated nothing for {@link #TRIM_IDLE_MS} ({@link ChunkSlots#trim}).
+     */
     private final java.util.concurrent.ScheduledExecutorService trimmer =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("chunk-trim").factory());
     static final long TRIM_PERIOD_MS = 5000;
+    static final long TRIM_IDLE_MS = 10_000;
 
     /**
      * A chunk's metadata and the slots of its versions (0: none). {@code pendingStored} is false
@@ -105,14 +109,16 @@ public final class ChunkEngine implements AutoCloseable {
                 slots.markUsed(s.committedSlot());
                 slots.markUsed(s.pendingSlot());
             }
+            slots.removeStrays();
         } catch (IOException | RuntimeException e) {
             metaDb.close();
+            options.close();
+            writeOptions.close();
             throw e;
         }
-        slots.removeStrays();
         trimmer.scheduleWithFixedDelay(() -> {
             try {
-                slots.trim();
+                slots.trim(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(TRIM_IDLE_MS));
             } catch (IOException | RuntimeException e) { // tried again next period; the space is only late
                 System.err.println("chunk engine " + dir + ": trimming pack files failed: " + e);
             }
@@ -198,10 +204,10 @@ public final class ChunkEngine implements AutoCloseable {
         return slots.inUse();
     }
 
-    /** Trims the pack files now (see {@link ChunkSlots#trim}); returns the bytes given back. */
+    /** Trims the pack files now, idle or not (see {@link ChunkSlots#trim}); returns the bytes given back. */
     long trim() {
         try {
-            return slots.trim();
+            return slots.trim(0);
         } catch (IOException e) {
             throw new StorageException(Code.IO_ERROR, "trimming " + dir + ": " + e.getMessage());
         }

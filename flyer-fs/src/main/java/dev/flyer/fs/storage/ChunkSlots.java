@@ -41,7 +41,8 @@ import java.util.stream.Stream;
  *
  * <p>Space: freed slots are reused before a file grows (lowest free slot first), and
  * {@link #trim} gives the disk back the free tail of each file (all of it once a target's chunks
- * are gone). Free slots between used ones stay allocated on disk until reused; 3FS's store too
+ * are gone) once that slot size has been idle a while. Free slots between used ones stay
+ * allocated on disk until reused; 3FS's store too
  * keeps its files' space for reuse.
  */
 final class ChunkSlots implements AutoCloseable {
@@ -68,6 +69,7 @@ final class ChunkSlots implements AutoCloseable {
         final ArrayDeque<long[]> freed = new ArrayDeque<>(); // {index, freed-at ns}
         int next;
         long inUse;
+        long lastAllocationNs = System.nanoTime();
 
         SizeClass(int log2) {
             this.log2 = log2;
@@ -132,6 +134,7 @@ final class ChunkSlots implements AutoCloseable {
             }
             c.used.set(index);
             c.inUse++;
+            c.lastAllocationNs = System.nanoTime();
             return (long) c.log2 << 40 | index;
         }
     }
@@ -209,14 +212,22 @@ final class ChunkSlots implements AutoCloseable {
 
     /**
      * Truncates each pack file after its last slot in use (or waiting for reuse), so space freed
-     * at the end of a file goes back to the file system; returns the bytes given back. Runs under
-     * the slot class's lock, so no slot is allocated meanwhile; allocated slots are never cut.
+     * at the end of a file goes back to the file system; returns the bytes given back. Only slot
+     * sizes that allocated nothing for {@code idleNs}: while one is being written, its freed slots
+     * are about to be reused, and overwriting allocated blocks is cheaper than extending a file.
+     * Runs under the slot class's lock, so no slot is allocated meanwhile; allocated slots are
+     * never cut.
      */
-    long trim() throws IOException {
+    long trim(long idleNs) throws IOException {
         long released = 0;
         for (SizeClass c : classes) {
             if (c == null) {
                 continue;
+            }
+            synchronized (c) {
+                if (System.nanoTime() - c.lastAllocationNs < idleNs) {
+                    continue;
+                }
             }
             Path classDir = dir.resolve(Integer.toString(1 << c.log2));
             if (!Files.isDirectory(classDir)) {

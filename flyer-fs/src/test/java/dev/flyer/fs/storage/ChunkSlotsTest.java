@@ -81,6 +81,21 @@ class ChunkSlotsTest {
     }
 
     @Test
+    void aSlotSizeBeingWrittenIsNotTrimmedAnIdleOneIs() throws Exception {
+        ChunkSlots s = slots(0);
+        long[] slot = new long[5];
+        for (int i = 0; i < 5; i++) { // stripes 0, 1, 2, 3, then stripe 0's second slot
+            slot[i] = s.allocate(4096);
+            s.write(slot[i], new byte[4096], false);
+        }
+        s.free(slot[4]);
+        assertThat(s.trim(TimeUnit.HOURS.toNanos(1))).as("allocated a moment ago: its free tail is about to be reused").isZero();
+        assertThat(s.trim(0)).isEqualTo(4096);
+        assertThat(java.nio.file.Files.size(s.location(slot[0]).file())).isEqualTo(4096);
+        s.close();
+    }
+
+    @Test
     void randomAllocationsAndFreesNeverHandOutASlotInUse() {
         long seed = System.nanoTime();
         System.out.println("ChunkSlotsTest seed " + seed);
