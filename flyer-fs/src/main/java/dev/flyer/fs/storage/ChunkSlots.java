@@ -67,7 +67,7 @@ final class ChunkSlots implements AutoCloseable {
         final long perFile;
         final BitSet used = new BitSet();
         final ArrayDeque<long[]> freed = new ArrayDeque<>(); // {index, freed-at ns}
-        int next;
+        int next; // the stripe the next allocation takes
         long inUse;
         long lastAllocationNs = System.nanoTime();
 
@@ -124,7 +124,8 @@ final class ChunkSlots implements AutoCloseable {
         SizeClass c = sizeClass(log2For(lengthBytes));
         synchronized (c) {
             reclaim(c, System.nanoTime() - reuseDelayNs);
-            int stripe = c.next++ % STRIPES;
+            int stripe = c.next;
+            c.next = (stripe + 1) % STRIPES; // a counter taken modulo would turn negative after 2^31 allocations
             int index = -1;
             for (long file = stripe; index < 0; file += STRIPES) {
                 int free = c.used.nextClearBit((int) (file * c.perFile));
