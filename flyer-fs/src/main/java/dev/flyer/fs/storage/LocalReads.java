@@ -120,8 +120,8 @@ final class LocalReads {
                 return ahead;
             }
         } catch (StorageException | IOException e) { // a corrupt block or a reused slot, an I/O error
-            if (e instanceof IOException) {
-                dropChannel(o);
+            if (o.holds()) {
+                dropChannel(o); // as in read: reopened by path on the next lease
             } // the read when the bytes are needed goes the usual way
         } finally {
             if (buffer != null) {
@@ -166,9 +166,7 @@ final class LocalReads {
                 if (e instanceof StorageException && !o.holds()) {
                     continue; // the version was replaced and its slot reused during the read: lease again
                 }
-                if (e instanceof IOException) {
-                    dropChannel(o);
-                }
+                dropChannel(o); // reopened by path on the next lease, in case the file was replaced (a target rebuilt)
                 miss(e instanceof StorageException s ? s.code().name() : "I/O error");
                 return -1;
             }
