@@ -47,7 +47,7 @@ public final class ChunkEngine implements AutoCloseable {
     private final boolean fsync;
     private final ChunkFiles files;
     private final ChunkSlots slots;
-    private final ConcurrentSkipListMap<ChunkId, Stored> cache = new ConcurrentSkipListMap<>();
+    private final ConcurrentSkipListMap<ChunkId, StoredChunk> cache = new ConcurrentSkipListMap<>();
     private volatile java.util.function.Consumer<ChunkId> changes = id -> { };
     private final ReentrantLock[] stripes = new ReentrantLock[256];
     /**
@@ -58,33 +58,6 @@ public final class ChunkEngine implements AutoCloseable {
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("chunk-trim").factory());
     static final long TRIM_PERIOD_MS = 5000;
     static final long TRIM_IDLE_MS = 10_000;
-
-    /**
-     * A chunk's metadata and the slots of its versions (0: none). {@code pendingStored} is false
-     * while a pending version marked by {@link #markPending} is still being written; its
-     * {@code pendingSlot} is then the earlier pending attempt's, which the write replaces.
-     */
-    private record Stored(ChunkMeta meta, long committedSlot, long pendingSlot, boolean pendingStored) {
-        byte[] encode() {
-            byte[] m = meta.encode();
-            return ByteBuffer.allocate(m.length + 16).put(m).putLong(committedSlot).putLong(pendingSlot).array();
-        }
-
-        static Stored decode(ChunkId id, byte[] value, Path dir) throws IOException {
-            ChunkMeta m = null;
-            try {
-                m = ChunkMeta.decode(id, value);
-            } catch (RuntimeException tooShort) {
-                // reported below
-            }
-            if (m == null || m.encode().length != value.length - 16) {
-                throw new IOException(dir + " holds chunk metadata of another layout (chunk " + id
-                        + "); it was written by an older Flyer, which kept a file per version: move it away");
-            }
-            ByteBuffer slots = ByteBuffer.wrap(value, value.length - 16, 16);
-            return new Stored(m, slots.getLong(), slots.getLong(), true);
-        }
-    }
 
     /** Where a version's bytes start: a pack file and a byte offset in it. */
     public record Location(Path file, long offset) {}
@@ -104,7 +77,7 @@ public final class ChunkEngine implements AutoCloseable {
         try (RocksIterator it = metaDb.newIterator()) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
                 ChunkId id = ChunkId.decode(it.key());
-                Stored s = Stored.decode(id, it.value(), dir);
+                StoredChunk s = StoredChunk.decode(id, it.value(), dir);
                 cache.put(id, s);
                 slots.markUsed(s.committedSlot());
                 slots.markUsed(s.pendingSlot());
@@ -167,19 +140,19 @@ public final class ChunkEngine implements AutoCloseable {
 
     /** The replica's metadata, or null when it holds no such chunk. */
     public ChunkMeta meta(ChunkId id) {
-        Stored s = cache.get(id);
+        StoredChunk s = cache.get(id);
         return s == null ? null : s.meta();
     }
 
     /** All chunk metadata, ascending by id (the dump-chunkmeta of a re-sync). */
     public List<ChunkMeta> metas() {
-        return cache.values().stream().map(Stored::meta).toList();
+        return cache.values().stream().map(StoredChunk::meta).toList();
     }
 
     /** The chunks of one file, ascending by index. */
     public List<ChunkMeta> metasOf(long inode) {
         return cache.subMap(new ChunkId(inode, 0), true, new ChunkId(inode, -1L), true).values().stream()
-                .map(Stored::meta).toList();
+                .map(StoredChunk::meta).toList();
     }
 
     /** Bytes of committed data stored. */
@@ -192,7 +165,7 @@ public final class ChunkEngine implements AutoCloseable {
      * it); {@code NO_SUCH_CHUNK} when that is not the committed version now.
      */
     public Location location(ChunkId id, long version) {
-        Stored s = cache.get(id);
+        StoredChunk s = cache.get(id);
         if (s == null || s.meta().committedVersion() != version || s.committedSlot() == 0) {
             throw new StorageException(Code.NO_SUCH_CHUNK, "chunk " + id + " has no committed v" + version);
         }
@@ -233,7 +206,7 @@ public final class ChunkEngine implements AutoCloseable {
      */
     public int readInto(ChunkId id, int offset, int length, boolean relaxed, java.util.function.IntFunction<ByteBuffer> buffer) {
         for (int attempt = 0; ; attempt++) {
-            Stored s = cache.get(id);
+            StoredChunk s = cache.get(id);
             if (s == null) {
                 throw new StorageException(Code.NO_SUCH_CHUNK, "chunk " + id + " does not exist");
             }
@@ -314,7 +287,7 @@ public final class ChunkEngine implements AutoCloseable {
 
     /** The whole committed content, ignoring a pending version (re-sync sends it), or null when nothing is committed. */
     public byte[] committedContent(ChunkId id) {
-        Stored s = cache.get(id);
+        StoredChunk s = cache.get(id);
         if (s == null || s.meta().committedVersion() == 0) {
             return null;
         }
@@ -370,9 +343,9 @@ public final class ChunkEngine implements AutoCloseable {
      * metadata when it fails.
      */
     public ChunkMeta markPending(Update u) {
-        Stored s = cache.get(u.id());
+        StoredChunk s = cache.get(u.id());
         ChunkMeta m = s == null ? null : s.meta();
-        cache.put(u.id(), new Stored(pendingMeta(m, u), s == null ? 0 : s.committedSlot(), s == null ? 0 : s.pendingSlot(), false));
+        cache.put(u.id(), new StoredChunk(pendingMeta(m, u), s == null ? 0 : s.committedSlot(), s == null ? 0 : s.pendingSlot(), false));
         changes.accept(u.id());
         return m;
     }
@@ -389,16 +362,16 @@ public final class ChunkEngine implements AutoCloseable {
         return stage(u, meta(u.id()));
     }
 
-    /** As {@link #stage(Update)} after {@link #markPending}, which returned {@code before}. */
+    /** As {@link #stage(Update)} after {@link ChunkEngine#markPending}, which returned {@code before}. */
     public ChunkMeta stage(Update u, ChunkMeta before) {
         ReentrantLock lock = lock(u.id());
         lock.lock();
         try {
-            Stored now = cache.get(u.id()); // before itself, or the mark made from it
+            StoredChunk now = cache.get(u.id()); // before itself, or the mark made from it
             long committedSlot = now == null ? 0 : now.committedSlot();
             long replaced = now == null ? 0 : now.pendingSlot();
             long slot = slots.allocate(u.content().length);
-            Stored next = new Stored(pendingMeta(before, u), committedSlot, slot, true);
+            StoredChunk next = new StoredChunk(pendingMeta(before, u), committedSlot, slot, true);
             try {
                 writeSlot(u.id(), slot, u.content());
                 persist(next);
@@ -407,7 +380,7 @@ public final class ChunkEngine implements AutoCloseable {
                 if (before == null) {
                     cache.remove(u.id());
                 } else {
-                    cache.put(u.id(), new Stored(before, committedSlot, replaced, true));
+                    cache.put(u.id(), new StoredChunk(before, committedSlot, replaced, true));
                 }
                 changes.accept(u.id());
                 throw e;
@@ -440,12 +413,12 @@ public final class ChunkEngine implements AutoCloseable {
         ReentrantLock lock = lock(id);
         lock.lock();
         try {
-            Stored old = cache.get(id);
+            StoredChunk old = cache.get(id);
             long slot = slots.allocate(content.length);
             ChunkMeta next = new ChunkMeta(id, 0, version, chainVersion, 0, new int[0], content.length, crcs(content));
             try {
                 writeSlot(id, slot, content);
-                persist(new Stored(next, 0, slot, true));
+                persist(new StoredChunk(next, 0, slot, true));
             } catch (RuntimeException e) {
                 slots.free(slot);
                 throw e;
@@ -465,7 +438,7 @@ public final class ChunkEngine implements AutoCloseable {
         ReentrantLock lock = lock(id);
         lock.lock();
         try {
-            Stored s = cache.get(id);
+            StoredChunk s = cache.get(id);
             ChunkMeta m = s == null ? null : s.meta();
             if (m != null && m.committedVersion() == version && !m.hasPending()) {
                 return m;
@@ -475,7 +448,7 @@ public final class ChunkEngine implements AutoCloseable {
                         + ": pending version is " + (m == null ? "none" : m.pendingVersion() + (s.pendingStored() ? "" : ", not yet written")));
             }
             ChunkMeta next = new ChunkMeta(id, version, 0, chainVersion, m.pendingLength(), m.pendingCrcs(), 0, new int[0]);
-            persist(new Stored(next, s.pendingSlot(), 0, true));
+            persist(new StoredChunk(next, s.pendingSlot(), 0, true));
             slots.free(s.committedSlot());
             return next;
         } finally {
@@ -504,7 +477,7 @@ public final class ChunkEngine implements AutoCloseable {
         ReentrantLock lock = lock(id);
         lock.lock();
         try {
-            Stored s = cache.remove(id);
+            StoredChunk s = cache.remove(id);
             if (s == null) {
                 return;
             }
@@ -538,7 +511,7 @@ public final class ChunkEngine implements AutoCloseable {
         slots.close();
     }
 
-    private void persist(Stored s) {
+    private void persist(StoredChunk s) {
         ChunkId id = s.meta().id();
         try {
             metaDb.put(writeOptions, id.encode(), s.encode());
