@@ -92,8 +92,7 @@ public final class ProcessCluster {
             }
             for (int i = 0; i < mgmtd.size(); i++) {
                 progress.accept("cluster manager " + (i + 1));
-                int port = Integer.parseInt(mgmtd.get(i).substring(mgmtd.get(i).indexOf(':') + 1));
-                members.add(start(dir, new NodeConfig("mgmtd", i + 1, "127.0.0.1", port, null, null, kv, mgmtd,
+                members.add(start(dir, new NodeConfig("mgmtd", i + 1, "127.0.0.1", mgmtdPorts[i], null, null, kv, mgmtd,
                         heartbeatMs, failureMs, 0, false)));
             }
             MgmtdClient client = new MgmtdClient(mgmtd, TimeUnit.SECONDS.toNanos(5), TimeUnit.SECONDS.toNanos(60));
@@ -277,7 +276,7 @@ public final class ProcessCluster {
             try {
                 s.close();
             } catch (IOException ignored) {
-                // closing a listening socket that accepted nothing cannot lose data
+                // a socket that was only bound has nothing to lose
             }
         }
     }

@@ -41,9 +41,9 @@ import java.util.stream.Stream;
  *
  * <p>Space: freed slots are reused before a file grows (lowest free slot first), and
  * {@link #trim} gives the disk back the free tail of each file (all of it once a target's chunks
- * are gone) once that slot size has been idle a while. Free slots between used ones stay
- * allocated on disk until reused; 3FS's store too
- * keeps its files' space for reuse.
+ * are gone) once that slot size has been idle a while and has freed slots since the last trim.
+ * Free slots between used ones stay allocated on disk until reused; 3FS's store too keeps its
+ * files' space for reuse.
  */
 final class ChunkSlots implements AutoCloseable {
     /** Bytes of slots per pack file (one slot when the slot is larger). */
@@ -70,6 +70,8 @@ final class ChunkSlots implements AutoCloseable {
         int next; // the stripe the next allocation takes
         long inUse;
         long lastAllocationNs = System.nanoTime();
+        /** Whether a trim may find something: slots freed since the last one (and after open, a crash's). */
+        boolean trimmable = true;
 
         SizeClass(int log2) {
             this.log2 = log2;
@@ -149,6 +151,7 @@ final class ChunkSlots implements AutoCloseable {
         synchronized (c) {
             c.freed.add(new long[] {indexOf(slot), System.nanoTime()});
             c.inUse--;
+            c.trimmable = true;
         }
     }
 
@@ -226,12 +229,15 @@ final class ChunkSlots implements AutoCloseable {
                 continue;
             }
             synchronized (c) {
-                if (System.nanoTime() - c.lastAllocationNs < idleNs) {
+                if (!c.trimmable || System.nanoTime() - c.lastAllocationNs < idleNs) {
                     continue;
                 }
             }
             Path classDir = dir.resolve(Integer.toString(1 << c.log2));
             if (!Files.isDirectory(classDir)) {
+                synchronized (c) {
+                    c.trimmable = !c.freed.isEmpty();
+                }
                 continue;
             }
             List<Path> packs;
@@ -253,6 +259,7 @@ final class ChunkSlots implements AutoCloseable {
                         released += size - keepBytes;
                     }
                 }
+                c.trimmable = !c.freed.isEmpty(); // slots still waiting for reuse are cut by a later trim
             }
         }
         return released;
