@@ -107,6 +107,61 @@ class ClusterTest {
     }
 
     @Test
+    void writesBehindKeepTheirOrderAreSeenByTheirHandleAndTheCallerMayReuseItsArray() {
+        try (LocalCluster c = cluster(dir, 2, 2, 2); FsClient client = c.client(DEADLINE)) {
+            byte[] expected = new byte[3 << 20];
+            byte[] buf = new byte[1 << 20];
+            try (FsFile f = client.create("/wb", 0)) {
+                for (int round = 0; round < 3; round++) { // each MiB written three times, the array reused at once
+                    for (int mib = 0; mib < 3; mib++) {
+                        java.util.Arrays.fill(buf, (byte) (10 * round + mib));
+                        f.write((long) mib << 20, buf, 0, buf.length);
+                    }
+                }
+                for (int i = 0; i < 200; i++) { // small rewrites of one chunk in flight one after another
+                    f.write(4096, new byte[] {(byte) i, (byte) (i + 1)}, 0, 2);
+                }
+                byte[] mid = new byte[2];
+                assertThat(f.read(4096, mid, 0, 2)).isEqualTo(2);
+                assertThat(mid).as("this handle reads its own writes").containsExactly((byte) 199, (byte) 200);
+            }
+            for (int mib = 0; mib < 3; mib++) {
+                java.util.Arrays.fill(expected, mib << 20, (mib + 1) << 20, (byte) (20 + mib));
+            }
+            expected[4096] = (byte) 199;
+            expected[4097] = (byte) 200;
+            assertThat(client.stat("/wb").length()).isEqualTo(expected.length);
+            assertThat(client.readFile("/wb")).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void aWriteThatFailsBehindIsReportedByCloseAndTheNextWrite() {
+        try (LocalCluster c = cluster(dir, 1, 1, 1); FsClient client = c.client(TimeUnit.SECONDS.toNanos(2))) {
+            FsFile f = client.create("/lost", 0);
+            f.write(0, random(7, 1000), 0, 1000);
+            f.fsync();
+            c.stopStorage(1);
+            byte[] data = random(8, 1 << 20);
+            f.write(0, data, 0, data.length); // returns: the chunk write goes on behind it
+            java.util.function.Consumer<FsException> itsFailure = e -> {
+                assertThat(e.code()).isEqualTo(FsException.Code.UNAVAILABLE);
+                assertThat(e.getMessage()).contains("a write of /lost failed").contains("cluster unavailable");
+            };
+            assertThatThrownBy(f::fsync).as("fsync waits for it and reports its failure")
+                    .isInstanceOfSatisfying(FsException.class, itsFailure);
+            c.restartStorage(1);
+            assertThatThrownBy(() -> f.write(0, data, 0, 10)).as("so does the next write: the file stays failed")
+                    .isInstanceOfSatisfying(FsException.class, itsFailure);
+            assertThatThrownBy(f::close).as("and close, after ending the session")
+                    .isInstanceOfSatisfying(FsException.class, itsFailure);
+            assertThat(client.stat("/lost").length()).as("what fsync made exact before the failure").isEqualTo(1000);
+            assertThatThrownBy(() -> f.write(0, data, 0, 10)).isInstanceOfSatisfying(FsException.class,
+                    e -> assertThat(e.getMessage()).contains("file is closed"));
+        }
+    }
+
+    @Test
     void aStoppedMiddleNodeIsTakenOutAndResyncsWhenItReturns() {
         try (LocalCluster c = cluster(dir, 3, 1, 3); FsClient client = c.client(DEADLINE)) {
             byte[] before = random(2, 3 << 20);

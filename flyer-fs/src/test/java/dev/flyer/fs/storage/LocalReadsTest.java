@@ -127,7 +127,7 @@ class LocalReadsTest {
                             f.read(0, b, 0, 8);
                             long v = ByteBuffer.wrap(b).getLong();
                             if (v < floor) {
-                                violation.set("read " + v + " after write " + floor + " had returned");
+                                violation.set("read " + v + " after write " + floor + " had been flushed");
                             }
                         }
                     }
@@ -137,6 +137,7 @@ class LocalReadsTest {
             try (FsFile f = client.open("/n", true)) {
                 for (long i = 1; System.nanoTime() < end; i++) {
                     f.write(0, ByteBuffer.allocate(8).putLong(i).array(), 0, 8);
+                    f.flush(); // on every replica now: no reader may see an older value from here on
                     acked.set(i);
                     if (rnd.nextInt(4) == 0) {
                         Thread.sleep(1); // let leases form between writes
