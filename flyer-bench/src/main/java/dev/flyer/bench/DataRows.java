@@ -35,6 +35,9 @@ final class DataRows {
     interface Handle extends AutoCloseable {
         void write(long position, byte[] data) throws Exception;
 
+        /** Returns when every byte written is where a reader sees it (O_DIRECT writes already are). */
+        default void flush() throws Exception {}
+
         void read(long position, byte[] into, int length) throws Exception;
 
         @Override
@@ -43,6 +46,12 @@ final class DataRows {
 
     interface Step {
         long run(long i) throws Exception;
+
+        /**
+         * Ends a turn inside it: work the steps left in flight (a Flyer file's writes behind
+         * {@code write}) is finished and counted in the turn that started it, not the next side's.
+         */
+        default void endTurn() throws Exception {}
     }
 
     interface Worker {
@@ -60,6 +69,11 @@ final class DataRows {
                     @Override
                     public void write(long position, byte[] data) {
                         f.write(position, data, 0, data.length);
+                    }
+
+                    @Override
+                    public void flush() {
+                        f.flush();
                     }
 
                     @Override
@@ -197,22 +211,31 @@ final class DataRows {
     private static Worker sequentialWrite(Side side, FsBench.Options o, byte[] block) {
         int mib = o.fileMiB();
         long run = WRITE_RUNS.incrementAndGet(); // a row run again writes files of its own names
-        return (t, opened) -> {
-            Handle[] file = new Handle[1];
-            return i -> {
+        return (t, opened) -> new Step() {
+            private Handle file;
+
+            @Override
+            public long run(long i) throws Exception {
                 long generation = i / mib;
                 if (i % mib == 0) {
-                    if (file[0] != null) {
-                        file[0].close();
+                    if (file != null) {
+                        file.close();
                     }
                     if (generation >= 2) {
                         side.delete("new-" + run + "-" + t + "-" + (generation - 2));
                     }
-                    file[0] = keep(opened, side.open("new-" + run + "-" + t + "-" + generation, true));
+                    file = keep(opened, side.open("new-" + run + "-" + t + "-" + generation, true));
                 }
-                file[0].write((i % mib) << 20, block);
+                file.write((i % mib) << 20, block);
                 return block.length;
-            };
+            }
+
+            @Override
+            public void endTurn() throws Exception {
+                if (file != null) {
+                    file.flush();
+                }
+            }
         };
     }
 

@@ -21,7 +21,8 @@ import java.util.function.LongSupplier;
  *
  * <p>Implementation notes: each side is a crew of {@code threads} worker threads, each holding its
  * step (and its open files) across turns. A turn posts an end time to every worker of one crew;
- * each runs whole steps until that time and reports its units, and the turn lasts until the last
+ * each runs whole steps until that time, finishes what they left in flight ({@code endTurn}: a Flyer
+ * file's writes behind {@code write}) and reports its units, and the turn lasts until the last
  * one stops, so no step is cut and units / elapsed is exact (the tail, one step of the slowest
  * thread, is charged to every side alike). The other crews wait in their inboxes. Each side first
  * warms up alone, in turns, until (after at least {@code windowMs}) two turns in a row fail to
@@ -131,6 +132,7 @@ final class Turns {
                         while (System.nanoTime() < turn.endNs()) {
                             units += step.run(i++);
                         }
+                        step.endTurn(); // what the steps left in flight is finished in this turn's time
                         turn.units().addAndGet(units);
                     } finally {
                         turn.stopped().countDown();
