@@ -44,6 +44,9 @@ final class WriteBehind {
     private FsException failure;
 
     WriteBehind(String path, int chunkBytes, long windowBytes) {
+        if (windowBytes < 0) {
+            throw new IllegalArgumentException("write-behind window of " + windowBytes + " bytes");
+        }
         this.path = path;
         this.chunkBytes = chunkBytes;
         this.windowBytes = windowBytes;

@@ -102,6 +102,20 @@ class WriteBehindTest {
         }
     }
 
+    @Test
+    void aWindowOfZeroWaitsForEveryPieceAndANegativeOneIsRefused() {
+        WriteBehind w = new WriteBehind("/f", CHUNK, 0);
+        List<Integer> done = Collections.synchronizedList(new ArrayList<>());
+        w.start(0, 0, new byte[CHUNK], 0, CHUNK, bytes -> {
+            LockSupport.parkNanos(20_000_000);
+            done.add(0);
+        });
+        w.settle();
+        assertThat(done).as("settle with no window returns only when the piece is done").containsExactly(0);
+        assertThatThrownBy(() -> new WriteBehind("/f", CHUNK, -1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("-1 bytes");
+    }
+
     private static void await(CountDownLatch latch) {
         try {
             assertThat(latch.await(20, TimeUnit.SECONDS)).isTrue();
