@@ -107,8 +107,8 @@ public final class FsFile implements AutoCloseable {
 
     /**
      * Bytes of one file's writes that may still be in flight when {@link #write} returns
-     * ({@code -Dflyer.fs.writeBehindBytes}, default 4 MiB: four 1 MiB chunk writes besides the
-     * newest; 0 makes every write wait for all replicas). On this project's one-disk machine, four
+     * ({@code -Dflyer.fs.writeBehindBytes}, default 4 MiB: up to four 1 MiB chunk writes, the
+     * newest among them; 0 makes every write wait for all replicas). On this project's one-disk machine, four
      * writers went from 676-738 to 875-928 MB/s at replication 1 and from 260-280 to 297-316 at 3
      * (2 MiB: in between): a synchronous writer leaves the disk idle while its write crosses the chain.
      * A negative value counts as 0.

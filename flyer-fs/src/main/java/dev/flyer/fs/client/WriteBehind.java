@@ -33,12 +33,11 @@ final class WriteBehind {
         void run(byte[] bytes);
     }
 
-    private record InFlight(long fileOffset, int length) {}
-
     private final String path;
     private final int chunkBytes;
     private final long windowBytes;
-    private final Map<Long, InFlight> byChunk = new HashMap<>();
+    /** File offset of the piece in flight, by chunk index. */
+    private final Map<Long, Long> byChunk = new HashMap<>();
     private final ArrayDeque<byte[]> pool = new ArrayDeque<>();
     private long inFlightBytes;
     private FsException failure;
@@ -60,7 +59,7 @@ final class WriteBehind {
                 await();
             }
             bytes = length == chunkBytes && !pool.isEmpty() ? pool.pop() : new byte[length];
-            byChunk.put(index, new InFlight(fileOffset, length));
+            byChunk.put(index, fileOffset);
             inFlightBytes += length;
         }
         System.arraycopy(src, offset, bytes, 0, length);
@@ -70,10 +69,11 @@ final class WriteBehind {
                 write.run(bytes);
             } catch (FsException e) {
                 failed = e;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) { // whatever it was, the piece ends: drain must not wait forever
                 failed = new FsException(FsException.Code.IO_ERROR, "write of " + path + " at " + fileOffset + ": " + e);
+            } finally {
+                finished(index, bytes, failed);
             }
-            finished(index, bytes, failed);
         });
     }
 
@@ -125,8 +125,8 @@ final class WriteBehind {
     /** {@code writtenEnd}, or the lowest file offset still in flight when that is lower. */
     synchronized long safeEnd(long writtenEnd) {
         long end = writtenEnd;
-        for (InFlight p : byChunk.values()) {
-            end = Math.min(end, p.fileOffset());
+        for (long pieceOffset : byChunk.values()) {
+            end = Math.min(end, pieceOffset);
         }
         return end;
     }

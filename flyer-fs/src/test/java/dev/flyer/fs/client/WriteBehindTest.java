@@ -92,6 +92,9 @@ class WriteBehindTest {
         w.start(1, CHUNK, new byte[CHUNK], 0, CHUNK, bytes -> {
             throw new IllegalStateException("boom");
         });
+        w.start(2, 2 * CHUNK, new byte[CHUNK], 0, CHUNK, bytes -> {
+            throw new AssertionError("an Error, not an exception"); // still ends the piece: drain returns
+        });
         w.drain();
         for (int i = 0; i < 2; i++) {
             assertThatThrownBy(w::checkFailure).isInstanceOfSatisfying(FsException.class, e -> {
