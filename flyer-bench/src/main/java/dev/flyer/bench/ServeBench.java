@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * {@code flyer bench serve}: batch-1 decode and prefill tokens per second on a DeepSeek-V2-Lite-shaped
  * random checkpoint (real widths, cut to a few layers), BF16 and FP8, beside the machine's bound
  * (bytes of weights one decode token must read ÷ measured memory bandwidth), and batched decode
- * throughput through the engine for 1, 8 and 32 concurrent sequences.
+ * throughput through the engine for 1, 8 and 32 concurrent sequences. One row isolates the FP8
+ * decode GEMV from DRAM beside the same loop in C ({@link ColdGemv}): the FP8 rows' ceiling.
  *
  * <p>Checkpoints are written once into {@code ~/.cache/flyer/bench-serve} and reused. The bytes
  * per token count what a decode step touches: attention and dense/shared projections, the
@@ -30,7 +31,7 @@ public final class ServeBench {
     private ServeBench() {}
 
     public static int steps(boolean quick) {
-        return 2 * (quick ? 1 : 2) + 1;
+        return 2 * (quick ? 1 : 2) + 2;
     }
 
     /** Without DeepSeek's model.py as a peer. */
@@ -63,6 +64,15 @@ public final class ServeBench {
                 report.add(new BenchRow("prefill 256 tokens weights=" + dtype, "tok/s", rates[1], peer[1], peerName,
                         Double.NaN));
                 progress.done();
+                if (fp8) {
+                    progress.step("fp8 GEMV from DRAM beside C");
+                    ModelConfig c = model.config();
+                    double[] gemv = ColdGemv.measure(c.moeIntermediate(), c.hidden(), quick);
+                    report.add(new BenchRow("fp8 GEMV m=1 n=" + c.moeIntermediate() + " k=" + c.hidden()
+                            + " from DRAM (an expert projection of a decode step)", "GB/s", gemv[0], gemv[1],
+                            "the same loop in C", limits.copyGBsAll()));
+                    progress.done();
+                }
                 if (!quick || !fp8) {
                     progress.step(dtype + " batched decode");
                     for (int batch : new int[] {1, 8, 32}) {
@@ -75,6 +85,8 @@ public final class ServeBench {
             }
         }
         report.note("limit of the decode rows: measured all-core copy bandwidth / weight bytes per token");
+        report.note("fp8 GEMV row: flyer-gemm's one-row FP8 kernel on weights cycled through 256 MiB (cold, as in "
+                + "decode) beside its loop in C (peers.c, cc -O3 -march=native), both on all cores; limit: copy bandwidth");
         if (inference == null) {
             report.note("pass --reference DIR (DeepSeek-V3's inference/ folder) to run DeepSeek's model.py beside the BF16 rows");
         } else {

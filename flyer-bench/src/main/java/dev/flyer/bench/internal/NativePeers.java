@@ -38,6 +38,7 @@ public final class NativePeers {
     private final MethodHandle bf16Decode;
     private final MethodHandle e4m3Encode;
     private final MethodHandle e4m3Decode;
+    private final MethodHandle fp8Gemv;
 
     private NativePeers(SymbolLookup lib) {
         FunctionDescriptor ptrPtrSize = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, SIZE);
@@ -49,6 +50,8 @@ public final class NativePeers {
         bf16Decode = handle(lib, "flyer_bf16_decode", ptrPtrSize);
         e4m3Encode = handle(lib, "flyer_e4m3_encode", ptrPtrSize);
         e4m3Decode = handle(lib, "flyer_e4m3_decode", ptrPtrSize);
+        fp8Gemv = handle(lib, "flyer_fp8_gemv", FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
     }
 
     /** The compiled peers, or empty when no C compiler is available (reason on stderr). */
@@ -96,6 +99,20 @@ public final class NativePeers {
 
     public void e4m3Decode(MemorySegment src, MemorySegment dst, long count) {
         invoke(e4m3Decode, src, dst, count);
+    }
+
+    /**
+     * Rows {@code [row0, row1)} of {@code out = a · bᵀ} for one FP32 row {@code a} (k floats) and
+     * E4M3 rows of {@code b} (k bytes each) with 128x128 block scales times 2^120: the loop of
+     * flyer-gemm's one-row kernel in C, the peer of the FP8 decode GEMV. k must be a multiple of 128.
+     */
+    public void fp8Gemv(MemorySegment a, int k, MemorySegment blockScales, MemorySegment b, long row0, long row1,
+                        MemorySegment out) {
+        try {
+            fp8Gemv.invokeExact(a, k, blockScales, b, row0, row1, out);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
 
     /** libc's {@code memcpy}, the peer of every copy loop. */
