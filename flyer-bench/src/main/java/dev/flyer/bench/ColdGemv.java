@@ -19,9 +19,11 @@ import java.util.SplittableRandom;
  *
  * <p>Implementation notes: the weight is copied until the copies fill 256 MiB and the calls cycle
  * through them, so no call finds its weight in cache (a decode token reads every weight once).
- * Codes are random with the bits {@code 0x77} (no NaN codes); scales are 1. The C peer gets the
- * same rows split evenly over the pool's threads. Rates are bytes of codes per second, the best
- * of rounds that alternate the two after one untimed pass of each.
+ * Codes are random with the bits {@code 0x77} (no NaN codes); scales are 1; A is random (the C
+ * loop takes it in quarter order, which changes the sums, not the work; {@code Fp8GemvPeerTest}
+ * checks the two agree on equal inputs). The C peer gets the same rows split evenly over the
+ * pool's threads. Rates are bytes of codes per second, the best of rounds that alternate the two
+ * after one untimed pass of each.
  */
 final class ColdGemv {
     private static final long WORKING_SET_BYTES = 256L << 20;

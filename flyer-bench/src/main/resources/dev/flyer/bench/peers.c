@@ -87,9 +87,10 @@ void flyer_e4m3_decode(const uint8_t *restrict src, float *restrict dst, size_t 
 typedef int32_t i16x32 __attribute__((vector_size(64)));
 
 /*
- * Rows [row0, row1) of out = A . B^T for one FP32 row A (k floats) and FP8 E4M3 rows of B (k bytes
- * each), with 128x128 block scales (already times 2^120): the loop of Flyer's one-row kernel
- * (SkinnyKernel.single). 64 codes load as 16 ints; byte q of every int is brought to the top,
+ * Rows [row0, row1) of out = A . B^T for one FP32 row A (k floats, each 64 in "quarter order":
+ * a'[g + 16q + i] = a[g + 4i + q], as SkinnyKernel.toQuarterOrder writes them) and FP8 E4M3 rows
+ * of B (k bytes each), with 128x128 block scales (already times 2^120): the loop of Flyer's one-row
+ * kernel (SkinnyKernel.single). 64 codes load as 16 ints; byte q of every int is brought to the top,
  * spread by an arithmetic >> 4 and masked, giving the value times 2^-120 as float bits; four
  * partial sums per 128-deep block, promoted times the block's scale. k must be a multiple of 128.
  */

@@ -102,9 +102,10 @@ public final class NativePeers {
     }
 
     /**
-     * Rows {@code [row0, row1)} of {@code out = a · bᵀ} for one FP32 row {@code a} (k floats) and
-     * E4M3 rows of {@code b} (k bytes each) with 128x128 block scales times 2^120: the loop of
-     * flyer-gemm's one-row kernel in C, the peer of the FP8 decode GEMV. k must be a multiple of 128.
+     * Rows {@code [row0, row1)} of {@code out = a · bᵀ} for one FP32 row {@code a} (k floats in
+     * flyer-gemm's quarter order, {@code SkinnyKernel.toQuarterOrder}) and E4M3 rows of {@code b}
+     * (k bytes each) with 128x128 block scales times 2^120: the loop of flyer-gemm's one-row kernel
+     * in C, the peer of the FP8 decode GEMV. k must be a multiple of 128.
      */
     public void fp8Gemv(MemorySegment a, int k, MemorySegment blockScales, MemorySegment b, long row0, long row1,
                         MemorySegment out) {
