@@ -46,12 +46,21 @@ import java.util.Random;
  */
 public final class EpBenchRank {
     /**
-     * Untimed rounds first, at least this long and this many (rank 0 decides for all): the Vector
-     * API and copy loops run orders of magnitude slower before C2 compiles them, which took about a
-     * hundred low-latency round trips here.
+     * Untimed rounds first, at least this long and this many. Two ranks and their compiler threads
+     * share two cores, so C2 takes long to finish: measured on EP 2 in alternating runs, 4 s of
+     * warm-up timed LL dispatch at 3.7-5.9 ms and combine at 5.0-6.8 ms, 15 s at 1.5-1.7 and 2.0 ms
+     * (Open MPI: 0.9-1.3 and 2.5-3.3 ms in the same runs). Stopping when the rounds stopped getting
+     * faster (alone, after 4 s) timed 2.4-3.6 ms, and waiting for the JIT to go quiet took 17-36 s
+     * (small compiles never stop for long).
      */
-    private static final long WARMUP_NS = 4_000_000_000L;
+    private static final long WARMUP_NS = 15_000_000_000L;
     private static final int WARMUP_MIN = 50;
+    /** Then on until no rank's rounds have got {@link #FASTER} faster for this long. */
+    private static final long PLATEAU_NS = 2_000_000_000L;
+    /** A window of rounds counts as faster when it beats the best so far by this fraction. */
+    private static final double FASTER = 0.05;
+    /** The warm-up ends here whatever the rounds do. */
+    private static final long WARMUP_MAX_NS = 60_000_000_000L;
     /** Timed samples; each is {@code iters} back-to-back calls after a barrier (DeepEP's bench loop). */
     private static final int SAMPLES = 5;
     /**
@@ -74,18 +83,35 @@ public final class EpBenchRank {
 
     /**
      * Runs {@code round} back to back (no barriers: the exchanges themselves keep ranks in step)
-     * until rank 0 has seen at least {@link #WARMUP_MIN} rounds and {@link #WARMUP_NS}; it asks
-     * every ten rounds, so all ranks run the same number.
+     * until every rank has run {@link #WARMUP_MIN} rounds and {@link #WARMUP_NS} and its rounds
+     * have not got {@link #FASTER} faster for {@link #PLATEAU_NS} (or {@link #WARMUP_MAX_NS} have
+     * passed); rounds are timed ten at a time and the ranks agree after each ten, so all run the
+     * same number. Returns the warm-up's seconds.
      */
-    private static void warmUp(ProcessGroup g, Runnable round) {
+    private static double warmUp(ProcessGroup g, Runnable round) {
         long start = System.nanoTime();
+        long windowStart = start;
+        long best = Long.MAX_VALUE;
+        long lastFaster = start;
         for (int n = 1; ; n++) {
             round.run();
             if (n % 10 == 0) {
-                boolean done = n >= WARMUP_MIN && System.nanoTime() - start > WARMUP_NS;
-                if (g.broadcast(new byte[] {(byte) (done ? 1 : 0)}, 0)[0] == 1) {
-                    return;
+                long now = System.nanoTime();
+                long window = now - windowStart;
+                if (window < best * (1 - FASTER)) {
+                    lastFaster = now;
                 }
+                best = Math.min(best, window);
+                boolean done = n >= WARMUP_MIN && now - start > WARMUP_NS
+                        && (now - lastFaster > PLATEAU_NS || now - start > WARMUP_MAX_NS);
+                boolean all = true;
+                for (byte[] vote : g.allGather(new byte[] {(byte) (done ? 1 : 0)})) {
+                    all &= vote[0] == 1;
+                }
+                if (all) {
+                    return (System.nanoTime() - start) / 1e9;
+                }
+                windowStart = System.nanoTime();
             }
         }
     }
@@ -150,7 +176,8 @@ public final class EpBenchRank {
         DispatchRequest request = DispatchRequest.of(fp8.values(), routing, experts).withScales(fp8.scales());
         DispatchResult first = buffer.dispatch(request).await();
         Tensor back = Tensor.allocate(arena, DType.BF16, Math.max(1, first.numRecvTokens()), hidden);
-        warmUp(g, () -> buffer.combine(CombineRequest.of(back, buffer.dispatch(request).await().handle())).await());
+        result.put("normal_warmup_s", warmUp(g, () -> buffer.combine(CombineRequest.of(back,
+                buffer.dispatch(request).await().handle())).await()));
         DispatchResult d = buffer.dispatch(request).await();
         DispatchResult last = d;
         for (int sample = -DROPPED_SAMPLES; sample < SAMPLES; sample++) {
@@ -189,8 +216,8 @@ public final class EpBenchRank {
         long[] dispatchNs = new long[SAMPLES];
         long[] combineNs = new long[SAMPLES];
         LowLatencyDispatchRequest req = LowLatencyDispatchRequest.of(x, routing, tokens, experts);
-        warmUp(g, () -> buffer.lowLatencyCombine(LowLatencyCombineRequest.of(expertOut, routing,
-                buffer.lowLatencyDispatch(req).await().handle())).await());
+        result.put("low_latency_warmup_s", warmUp(g, () -> buffer.lowLatencyCombine(LowLatencyCombineRequest.of(
+                expertOut, routing, buffer.lowLatencyDispatch(req).await().handle())).await()));
         LowLatencyDispatchResult[] d = new LowLatencyDispatchResult[1];
         for (int sample = -DROPPED_SAMPLES; sample < SAMPLES; sample++) {
             long dispatch = perCall(g, iters, () -> d[0] = buffer.lowLatencyDispatch(req).await());
