@@ -148,8 +148,8 @@ public final class EpBench {
             }
         }
         report.note(s.label() + ": untimed rounds until no rank's got 5 % faster for 2 s: "
-                + fmt(r.path("normal_warmup_s").asDouble()) + " s (normal), " + fmt(r.path("low_latency_warmup_s").asDouble())
-                + " s (low latency)");
+                + fmt(r.path("normal_warmup_s").asDouble()) + " s (normal), "
+                + fmt(r.path("low_latency_warmup_s").asDouble()) + " s (low latency)");
         Path trace = dir.resolve("trace-rank0.json");
         if (Files.exists(trace)) {
             OverlapReport overlap = OverlapAnalysis.analyze(TraceReader.read(trace),

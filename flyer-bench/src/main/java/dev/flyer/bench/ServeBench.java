@@ -86,7 +86,8 @@ public final class ServeBench {
         }
         report.note("limit of the decode rows: measured all-core copy bandwidth / weight bytes per token");
         report.note("fp8 GEMV row: flyer-gemm's one-row FP8 kernel on weights cycled through 256 MiB (cold, as in "
-                + "decode) beside its loop in C (peers.c, cc -O3 -march=native), both on all cores; limit: copy bandwidth");
+                + "decode) beside its loop in C (peers.c, cc -O3 -march=native), both on all cores; "
+                + "limit: copy bandwidth");
         if (inference == null) {
             report.note("pass --reference DIR (DeepSeek-V3's inference/ folder) to run DeepSeek's model.py beside the BF16 rows");
         } else {

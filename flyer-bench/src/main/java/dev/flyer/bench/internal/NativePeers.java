@@ -51,7 +51,8 @@ public final class NativePeers {
         e4m3Encode = handle(lib, "flyer_e4m3_encode", ptrPtrSize);
         e4m3Decode = handle(lib, "flyer_e4m3_decode", ptrPtrSize);
         fp8Gemv = handle(lib, "flyer_fp8_gemv", FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
-                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                ValueLayout.ADDRESS));
     }
 
     /** The compiled peers, or empty when no C compiler is available (reason on stderr). */
