@@ -59,7 +59,10 @@ public final class EpBenchRank {
     private static final long PLATEAU_NS = 2_000_000_000L;
     /** A window of rounds counts as faster when it beats the best so far by this fraction. */
     private static final double FASTER = 0.05;
-    /** The warm-up ends here whatever the rounds do. */
+    /**
+     * The warm-up ends at the first agreement (every ten rounds) past this, whatever the rounds do;
+     * where a round takes seconds (2 x 4 over TCP, normal mode) that is up to ten rounds later.
+     */
     private static final long WARMUP_MAX_NS = 60_000_000_000L;
     /** Timed samples; each is {@code iters} back-to-back calls after a barrier (DeepEP's bench loop). */
     private static final int SAMPLES = 5;

@@ -84,37 +84,38 @@ void flyer_e4m3_decode(const uint8_t *restrict src, float *restrict dst, size_t 
     }
 }
 
-typedef int32_t i16x32 __attribute__((vector_size(64)));
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
 
 /*
  * Rows [row0, row1) of out = A . B^T for one FP32 row A (k floats, each 64 in "quarter order":
  * a'[g + 16q + i] = a[g + 4i + q], as SkinnyKernel.toQuarterOrder writes them) and FP8 E4M3 rows
  * of B (k bytes each), with 128x128 block scales (already times 2^120): the loop of Flyer's one-row
- * kernel (SkinnyKernel.single). 64 codes load as 16 ints; byte q of every int is brought to the top,
- * spread by an arithmetic >> 4 and masked, giving the value times 2^-120 as float bits; four
+ * kernel (SkinnyKernel.single). 64 codes load as 16 ints; byte q of every int is brought to the top
+ * (an unsigned shift, so no signed overflow), spread by an arithmetic >> 4 and masked, giving the value times 2^-120 as float bits; four
  * partial sums per 128-deep block, promoted times the block's scale. k must be a multiple of 128.
  */
 void flyer_fp8_gemv(const float *restrict a, int k, const float *restrict bscale, const uint8_t *restrict b,
                     long row0, long row1, float *restrict out) {
     int blocks = k / 128;
-    const i16x32 mask = (i16x32) {0} + (int32_t) 0x87F00000u;
+    const i32x16 mask = (i32x16) {0} + (int32_t) 0x87F00000u;
     for (long j = row0; j < row1; j++) {
         const uint8_t *row = b + j * (long) k;
         v16 acc = {0};
         for (int kb = 0; kb < blocks; kb++) {
             v16 p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0};
             for (int kk = kb * 128; kk < kb * 128 + 128; kk += 64) {
-                i16x32 c;
+                u32x16 c;
                 v16 x0, x1, x2, x3;
                 memcpy(&c, row + kk, 64);
                 memcpy(&x0, a + kk, 64);
                 memcpy(&x1, a + kk + 16, 64);
                 memcpy(&x2, a + kk + 32, 64);
                 memcpy(&x3, a + kk + 48, 64);
-                p0 += x0 * (v16) (((c << 24) >> 4) & mask);
-                p1 += x1 * (v16) (((c << 16) >> 4) & mask);
-                p2 += x2 * (v16) (((c << 8) >> 4) & mask);
-                p3 += x3 * (v16) ((c >> 4) & mask);
+                p0 += x0 * (v16) (((i32x16) (c << 24) >> 4) & mask);
+                p1 += x1 * (v16) (((i32x16) (c << 16) >> 4) & mask);
+                p2 += x2 * (v16) (((i32x16) (c << 8) >> 4) & mask);
+                p3 += x3 * (v16) (((i32x16) c >> 4) & mask);
             }
             acc += (p0 + p1 + (p2 + p3)) * bscale[(j / 128) * blocks + kb];
         }

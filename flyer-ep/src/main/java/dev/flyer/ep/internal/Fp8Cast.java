@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * exponent byte of the power-of-two scale, four per int, little-endian). A row is cast in two
  * passes: every group's amax and scale, then every value scaled and encoded in one loop over the
  * row (1.6x the speed of a max-then-encode pair of eight-step loops per group: 128 x 7168 values
- * in 324-334 us instead of 516-536, probe on the 2-core Zen 5 machine, identical bytes).
+ * in 324-338 us instead of 516-536, probe on the 2-core Zen 5 machine, identical bytes).
  * {@link #referenceScale} and the scalar encoder are the reference the tests compare against.
  */
 public final class Fp8Cast {
